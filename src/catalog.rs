@@ -1,0 +1,470 @@
+//! The one table of Authelia secrets: Secret key, config key, env var per version, how the value is obtained.
+//!
+//! Generation, patching, checking and the `catalog` subcommand all read [`CATALOG`]; there is no
+//! other list of Authelia secret names in the code. Facts and sources: `shared/notes/authelia.md`.
+
+use std::fmt;
+
+/// The Authelia minor versions whose env var names we know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AutheliaVersion {
+    V4_37,
+    V4_38,
+    V4_39,
+}
+
+impl AutheliaVersion {
+    /// All supported versions, oldest first.
+    pub const ALL: [AutheliaVersion; 3] = [Self::V4_37, Self::V4_38, Self::V4_39];
+    /// The default when the config does not say.
+    pub const DEFAULT: AutheliaVersion = Self::V4_39;
+
+    /// "4.39".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V4_37 => "4.37",
+            Self::V4_38 => "4.38",
+            Self::V4_39 => "4.39",
+        }
+    }
+
+    /// Parses "4.39" or a full release such as "4.39.20" or "v4.38.0".
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim().trim_start_matches('v');
+        let mut parts = t.split('.');
+        let (major, minor) = (parts.next()?, parts.next()?);
+        if let Some(patch) = parts.next()
+            && (patch.is_empty() || !patch.chars().all(|c| c.is_ascii_digit()))
+        {
+            return None;
+        }
+        if parts.next().is_some() || major != "4" {
+            return None;
+        }
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == format!("4.{minor}"))
+    }
+}
+
+impl fmt::Display for AutheliaVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Characters a random value is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    /// `A-Z a-z 0-9` (Authelia's recommendation for every generated secret).
+    Alphanumeric,
+    /// `0-9 a-f`.
+    Hex,
+    /// RFC 3986 unreserved characters: `A-Z a-z 0-9 - . _ ~`.
+    Rfc3986,
+    /// Printable ASCII without space: `!` to `~`.
+    Ascii,
+}
+
+impl Charset {
+    /// All charsets, in the order the docs list them.
+    pub const ALL: [Charset; 4] = [Self::Alphanumeric, Self::Hex, Self::Rfc3986, Self::Ascii];
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alphanumeric => "alphanumeric",
+            Self::Hex => "hex",
+            Self::Rfc3986 => "rfc3986",
+            Self::Ascii => "ascii",
+        }
+    }
+
+    /// The characters, in the order the derivation maps bytes onto them.
+    pub fn alphabet(self) -> &'static [u8] {
+        match self {
+            Self::Alphanumeric => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            Self::Hex => b"0123456789abcdef",
+            Self::Rfc3986 => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+            }
+            Self::Ascii => {
+                b"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+            }
+        }
+    }
+
+    /// Parses the config spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// How a generated value is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generator {
+    /// `length` characters from `charset`.
+    Random { length: usize, charset: Charset },
+}
+
+impl Generator {
+    /// The default for text secrets: 64 alphanumerics, as Authelia's docs recommend.
+    pub const RANDOM_64: Generator = Generator::Random {
+        length: 64,
+        charset: Charset::Alphanumeric,
+    };
+
+    /// The canonical description bound into the derivation, e.g. `random;charset=alphanumeric;length=64`.
+    pub fn descriptor(&self) -> String {
+        match self {
+            Generator::Random { length, charset } => {
+                format!("random;charset={};length={length}", charset.as_str())
+            }
+        }
+    }
+}
+
+/// Where a value comes from when it is not generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Obtain {
+    /// We can make it.
+    Generate(Generator),
+    /// Someone else issues it; the text says who ("your LDAP server").
+    Provide(&'static str),
+}
+
+/// What the file holds, for checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A password or random string.
+    Text,
+    /// A PEM private key.
+    PrivateKey,
+    /// PEM certificates.
+    CertificateChain,
+}
+
+/// One Authelia secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The Secret key and file name, e.g. `JWT_SECRET`.
+    pub key: &'static str,
+    /// Authelia's config key in the newest version.
+    pub config_key: &'static str,
+    /// Config key before 4.38 when it differed.
+    pub config_key_4_37: Option<&'static str>,
+    /// Where the value comes from by default.
+    pub obtain: Obtain,
+    /// Minimum length Authelia accepts (0: none enforced).
+    pub min_length: usize,
+    /// The file's format.
+    pub format: Format,
+    /// The version from which Authelia deprecates this secret, and what replaces it.
+    pub deprecated: Option<(AutheliaVersion, &'static str)>,
+}
+
+const PROVIDE_LDAP: &str = "is issued by your LDAP server (the bind user's password)";
+const PROVIDE_SMTP: &str = "is issued by your mail provider";
+const PROVIDE_DUO: &str = "is issued by Duo (Admin Panel, Auth API application)";
+const PROVIDE_TLS: &str = "is issued with your client certificate";
+const PROVIDE_OIDC_KEY: &str = "is your OpenID Connect issuer's RSA key (PEM)";
+
+const fn text(key: &'static str, config_key: &'static str, obtain: Obtain) -> Entry {
+    Entry {
+        key,
+        config_key,
+        config_key_4_37: None,
+        obtain,
+        min_length: 0,
+        format: Format::Text,
+        deprecated: None,
+    }
+}
+
+const fn pem(key: &'static str, config_key: &'static str, format: Format) -> Entry {
+    Entry {
+        key,
+        config_key,
+        config_key_4_37: None,
+        obtain: Obtain::Provide(PROVIDE_TLS),
+        min_length: 0,
+        format,
+        deprecated: None,
+    }
+}
+
+const GEN: Obtain = Obtain::Generate(Generator::RANDOM_64);
+
+/// Every Authelia secret that can be read from a file (22 current names, 4 deprecated).
+pub const CATALOG: &[Entry] = &[
+    Entry {
+        config_key_4_37: Some("jwt_secret"),
+        ..text(
+            "JWT_SECRET",
+            "identity_validation.reset_password.jwt_secret",
+            GEN,
+        )
+    },
+    text("SESSION_SECRET", "session.secret", GEN),
+    Entry {
+        min_length: 20,
+        ..text("STORAGE_ENCRYPTION_KEY", "storage.encryption_key", GEN)
+    },
+    text("STORAGE_PASSWORD", "storage.postgres.password", GEN),
+    pem(
+        "STORAGE_POSTGRES_TLS_PRIVATE_KEY",
+        "storage.postgres.tls.private_key",
+        Format::PrivateKey,
+    ),
+    pem(
+        "STORAGE_POSTGRES_TLS_CERTIFICATE_CHAIN",
+        "storage.postgres.tls.certificate_chain",
+        Format::CertificateChain,
+    ),
+    text("STORAGE_MYSQL_PASSWORD", "storage.mysql.password", GEN),
+    pem(
+        "STORAGE_MYSQL_TLS_PRIVATE_KEY",
+        "storage.mysql.tls.private_key",
+        Format::PrivateKey,
+    ),
+    pem(
+        "STORAGE_MYSQL_TLS_CERTIFICATE_CHAIN",
+        "storage.mysql.tls.certificate_chain",
+        Format::CertificateChain,
+    ),
+    text("REDIS_PASSWORD", "session.redis.password", GEN),
+    text(
+        "REDIS_SENTINEL_PASSWORD",
+        "session.redis.high_availability.sentinel_password",
+        GEN,
+    ),
+    pem(
+        "REDIS_TLS_PRIVATE_KEY",
+        "session.redis.tls.private_key",
+        Format::PrivateKey,
+    ),
+    pem(
+        "REDIS_TLS_CERTIFICATE_CHAIN",
+        "session.redis.tls.certificate_chain",
+        Format::CertificateChain,
+    ),
+    text(
+        "LDAP_PASSWORD",
+        "authentication_backend.ldap.password",
+        Obtain::Provide(PROVIDE_LDAP),
+    ),
+    pem(
+        "LDAP_TLS_PRIVATE_KEY",
+        "authentication_backend.ldap.tls.private_key",
+        Format::PrivateKey,
+    ),
+    pem(
+        "LDAP_TLS_CERTIFICATE_CHAIN",
+        "authentication_backend.ldap.tls.certificate_chain",
+        Format::CertificateChain,
+    ),
+    text(
+        "SMTP_PASSWORD",
+        "notifier.smtp.password",
+        Obtain::Provide(PROVIDE_SMTP),
+    ),
+    pem(
+        "SMTP_TLS_PRIVATE_KEY",
+        "notifier.smtp.tls.private_key",
+        Format::PrivateKey,
+    ),
+    pem(
+        "SMTP_TLS_CERTIFICATE_CHAIN",
+        "notifier.smtp.tls.certificate_chain",
+        Format::CertificateChain,
+    ),
+    text(
+        "DUO_INTEGRATION_KEY",
+        "duo_api.integration_key",
+        Obtain::Provide(PROVIDE_DUO),
+    ),
+    text(
+        "DUO_SECRET_KEY",
+        "duo_api.secret_key",
+        Obtain::Provide(PROVIDE_DUO),
+    ),
+    text(
+        "OIDC_HMAC_SECRET",
+        "identity_providers.oidc.hmac_secret",
+        GEN,
+    ),
+    Entry {
+        obtain: Obtain::Provide(PROVIDE_OIDC_KEY),
+        deprecated: Some((
+            AutheliaVersion::V4_38,
+            "identity_providers.oidc.jwks (read through the template filter; use mountOnly)",
+        )),
+        ..pem(
+            "OIDC_ISSUER_PRIVATE_KEY",
+            "identity_providers.oidc.issuer_private_key",
+            Format::PrivateKey,
+        )
+    },
+    Entry {
+        deprecated: Some((
+            AutheliaVersion::V4_38,
+            "identity_providers.oidc.jwks (read through the template filter; use mountOnly)",
+        )),
+        ..pem(
+            "OIDC_ISSUER_CERTIFICATE_CHAIN",
+            "identity_providers.oidc.issuer_certificate_chain",
+            Format::CertificateChain,
+        )
+    },
+    Entry {
+        deprecated: Some((
+            AutheliaVersion::V4_37,
+            "storage.postgres.tls.private_key (STORAGE_POSTGRES_TLS_PRIVATE_KEY)",
+        )),
+        ..pem(
+            "STORAGE_POSTGRES_SSL_KEY",
+            "storage.postgres.ssl.key",
+            Format::PrivateKey,
+        )
+    },
+];
+
+/// The keys a minimal Authelia needs; provided when `spec.secrets` is omitted.
+pub const MINIMAL: [&str; 3] = ["JWT_SECRET", "SESSION_SECRET", "STORAGE_ENCRYPTION_KEY"];
+
+/// Looks a Secret key up.
+pub fn find(key: &str) -> Option<&'static Entry> {
+    CATALOG.iter().find(|e| e.key == key)
+}
+
+/// All Secret keys, for suggestions.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    CATALOG.iter().map(|e| e.key)
+}
+
+impl Entry {
+    /// The config key Authelia reads for this secret in `version`.
+    pub fn config_key_for(&self, version: AutheliaVersion) -> &'static str {
+        match (version, self.config_key_4_37) {
+            (AutheliaVersion::V4_37, Some(old)) => old,
+            _ => self.config_key,
+        }
+    }
+
+    /// The `AUTHELIA_..._FILE` variable for this secret in `version`.
+    pub fn env_var(&self, version: AutheliaVersion) -> String {
+        env_var_for_config_key(self.config_key_for(version))
+    }
+
+    /// True when Authelia deprecates this secret in `version`.
+    pub fn is_deprecated_in(&self, version: AutheliaVersion) -> bool {
+        self.deprecated.is_some_and(|(since, _)| version >= since)
+    }
+}
+
+/// Authelia's naming rule: `AUTHELIA_` + key upper-cased, `.` → `_`, + `_FILE`.
+pub fn env_var_for_config_key(config_key: &str) -> String {
+    format!(
+        "AUTHELIA_{}_FILE",
+        config_key.replace('.', "_").to_uppercase()
+    )
+}
+
+/// Why Authelia would not read `config_key` from a file, or `None` when it would.
+///
+/// Authelia reads a key from a file when its last segment ends in `key`, `secret`, `password`,
+/// `token` or `certificate_chain`, and it is not inside a list (`[]`) or `server.tls.key`.
+pub fn config_key_problem(config_key: &str) -> Option<String> {
+    const SUFFIXES: [&str; 5] = ["key", "secret", "password", "token", "certificate_chain"];
+    let valid_chars = config_key
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+    if config_key.is_empty() || !valid_chars || config_key.split('.').any(str::is_empty) {
+        return Some(
+            "must be a dotted Authelia config key in lower case, e.g. notifier.smtp.password"
+                .into(),
+        );
+    }
+    if config_key == "server.tls.key" {
+        return Some(
+            "server.tls.key holds a path, not a secret; mount the file with mountOnly".into(),
+        );
+    }
+    let last = config_key.rsplit('.').next().unwrap_or(config_key);
+    if !SUFFIXES.iter().any(|s| last.ends_with(s)) {
+        return Some(format!(
+            "Authelia reads a key from a file only when its last part ends in {}; \
+             use mountOnly: true to mount the file without an env var",
+            SUFFIXES.join(", ")
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_22_current_and_4_deprecated_names() {
+        let v = AutheliaVersion::V4_39;
+        let mut names: Vec<String> = CATALOG.iter().map(|e| e.env_var(v)).collect();
+        names.push(find("JWT_SECRET").unwrap().env_var(AutheliaVersion::V4_37));
+        let deprecated = CATALOG.iter().filter(|e| e.is_deprecated_in(v)).count() + 1;
+        assert_eq!(names.len() - deprecated, 22);
+        assert_eq!(deprecated, 4);
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+    }
+
+    #[test]
+    fn env_names_follow_authelia_rule() {
+        let jwt = find("JWT_SECRET").unwrap();
+        assert_eq!(
+            jwt.env_var(AutheliaVersion::V4_37),
+            "AUTHELIA_JWT_SECRET_FILE"
+        );
+        assert_eq!(
+            jwt.env_var(AutheliaVersion::V4_38),
+            "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE"
+        );
+        assert_eq!(
+            find("REDIS_SENTINEL_PASSWORD")
+                .unwrap()
+                .env_var(AutheliaVersion::V4_39),
+            "AUTHELIA_SESSION_REDIS_HIGH_AVAILABILITY_SENTINEL_PASSWORD_FILE"
+        );
+        assert_eq!(
+            find("STORAGE_PASSWORD")
+                .unwrap()
+                .env_var(AutheliaVersion::V4_39),
+            "AUTHELIA_STORAGE_POSTGRES_PASSWORD_FILE"
+        );
+    }
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(AutheliaVersion::parse("4.39"), Some(AutheliaVersion::V4_39));
+        assert_eq!(
+            AutheliaVersion::parse("v4.38.0"),
+            Some(AutheliaVersion::V4_38)
+        );
+        assert_eq!(
+            AutheliaVersion::parse("4.37.5"),
+            Some(AutheliaVersion::V4_37)
+        );
+        assert_eq!(AutheliaVersion::parse("4.40"), None);
+        assert_eq!(AutheliaVersion::parse("4.3"), None);
+        assert_eq!(AutheliaVersion::parse("4.39.x"), None);
+    }
+
+    #[test]
+    fn config_key_rule() {
+        assert!(config_key_problem("notifier.smtp.password").is_none());
+        assert!(config_key_problem("server.tls.key").is_some());
+        assert!(config_key_problem("session.name").is_some());
+        assert!(config_key_problem("Session.Secret").is_some());
+    }
+}

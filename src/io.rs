@@ -1,0 +1,293 @@
+//! The only module that touches the process: stdin, stdout, stderr, files, environment, randomness.
+
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::process::{Mode, process};
+use crate::resource::{self, PACKAGE_PATH_ANNOTATION};
+use crate::resource_list::ResourceList;
+use crate::result::{KrmResult, any_error};
+use crate::yaml;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Largest file we read as a secret value or seed.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Name of the kustomize variable holding the kustomization root (legacy plugins).
+const PLUGIN_ROOT_ENV: &str = "KUSTOMIZE_PLUGIN_CONFIG_ROOT";
+
+/// How a run ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: at least one error result; the output (if any) says why.
+    Failed,
+}
+
+/// The real process environment, with relative paths resolved against `root`.
+pub struct OsEnvironment {
+    root: PathBuf,
+}
+
+impl OsEnvironment {
+    /// Files resolve against `root`.
+    pub fn new(root: PathBuf) -> Self {
+        OsEnvironment { root }
+    }
+}
+
+impl Environment for OsEnvironment {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn read_file(&self, path: &str, restricted: bool) -> Result<Vec<u8>, String> {
+        let full = self.root.join(path);
+        if restricted {
+            let root = self.root.canonicalize().map_err(|e| {
+                format!(
+                    "cannot resolve the root {}: {}",
+                    self.root.display(),
+                    plain(&e)
+                )
+            })?;
+            let real = full
+                .canonicalize()
+                .map_err(|e| format!("{}: {}", full.display(), plain(&e)))?;
+            if !real.starts_with(&root) {
+                return Err(format!(
+                    "{path:?} resolves outside the root {} (through a symbolic link); \
+                     set spec.allowFilesOutsideRoot: true if that is intended",
+                    root.display()
+                ));
+            }
+        }
+        let meta =
+            std::fs::metadata(&full).map_err(|e| format!("{}: {}", full.display(), plain(&e)))?;
+        if !meta.is_file() {
+            return Err(format!("{} is not a regular file", full.display()));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "{} is larger than {} KiB; that is not a secret value",
+                full.display(),
+                MAX_FILE_BYTES / 1024
+            ));
+        }
+        std::fs::read(&full).map_err(|e| format!("{}: {}", full.display(), plain(&e)))
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) -> Result<(), String> {
+        getrandom::fill(buf).map_err(|e| e.to_string())
+    }
+}
+
+/// An io::Error's message without the "(os error N)" tail.
+fn plain(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn read_all(input: &mut dyn Read, what: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    input.read_to_end(&mut buf).map_err(|e| Error::Read {
+        path: PathBuf::from(what),
+        message: plain(&e),
+    })?;
+    Ok(buf)
+}
+
+fn write_all(out: &mut dyn Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Write {
+            path: PathBuf::from("stdout"),
+            message: plain(&e),
+        })
+}
+
+fn report(err: &mut dyn Write, results: &[KrmResult]) {
+    for r in results {
+        let _ = writeln!(err, "authelia-secrets: {r}");
+    }
+}
+
+fn default_root() -> PathBuf {
+    std::env::var_os(PLUGIN_ROOT_ENV)
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// KRM mode: a ResourceList on stdin, a ResourceList on stdout.
+pub fn run_resource_list(
+    input: &mut dyn Read,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome> {
+    let bytes = read_all(input, "stdin")?;
+    let parsed = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Err(Error::shape(
+            "stdin",
+            "is empty: expected a ResourceList (run `authelia-secrets --help` for usage)",
+        ))
+    } else {
+        yaml::parse_document("stdin", &bytes).and_then(|doc| ResourceList::from_value("stdin", doc))
+    };
+    let list = match parsed {
+        Ok(list) => list,
+        Err(e) => {
+            // Nothing to echo back: answer with the error alone.
+            let mut failed = ResourceList::new(Vec::new());
+            failed.results.push(KrmResult::error(e.to_string()));
+            report(err, &failed.results);
+            write_all(out, &yaml::emit(&failed.into_value())?)?;
+            return Ok(Outcome::Failed);
+        }
+    };
+    let root = list
+        .function_config
+        .as_ref()
+        .and_then(|fc| resource::annotation(fc, PACKAGE_PATH_ANNOTATION))
+        .map(PathBuf::from)
+        .unwrap_or_else(default_root);
+    let env = OsEnvironment::new(root);
+    let result = process(list, Mode::Krm, &env);
+    let failed = any_error(&result.results);
+    if failed {
+        report(err, &result.results);
+    }
+    write_all(out, &yaml::emit(&result.into_value())?)?;
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Legacy exec plugin mode: the config file in argv[1], resources (or nothing) on stdin.
+pub fn run_legacy(
+    config_path: &Path,
+    input: &mut dyn Read,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome> {
+    let name = config_path.display().to_string();
+    let config_bytes = std::fs::read(config_path).map_err(|e| Error::Read {
+        path: config_path.to_path_buf(),
+        message: plain(&e),
+    })?;
+    let config = yaml::parse_document(&name, &config_bytes)?;
+    if !config.is_object() {
+        return Err(Error::shape(
+            &name,
+            "expected the config object (a mapping)",
+        ));
+    }
+    let stdin = read_all(input, "stdin")?;
+    let items = yaml::parse_stream("stdin", &stdin)?;
+    for (i, item) in items.iter().enumerate() {
+        if !item.is_object() {
+            return Err(Error::shape(
+                "stdin",
+                format!("document {}: expected a resource mapping", i + 1),
+            ));
+        }
+    }
+    let mode = if items.is_empty() {
+        Mode::LegacyGenerator
+    } else {
+        Mode::LegacyTransformer
+    };
+    let mut list = ResourceList::new(items);
+    list.function_config = Some(config);
+    let env = OsEnvironment::new(default_root());
+    let result = process(list, mode, &env);
+    report(err, &result.results);
+    if any_error(&result.results) {
+        return Ok(Outcome::Failed);
+    }
+    write_all(out, &yaml::emit_stream(&result.items)?)?;
+    Ok(Outcome::Success)
+}
+
+/// A new random master seed: 32 bytes from the OS, base64url without padding (43 characters).
+pub fn new_seed() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    let seed = URL_SAFE_NO_PAD.encode(bytes);
+    bytes.fill(0);
+    Ok(seed)
+}
+
+/// The legacy plugin home: `$KUSTOMIZE_PLUGIN_HOME`, else `$XDG_CONFIG_HOME/kustomize/plugin`,
+/// else `~/.config/kustomize/plugin`.
+pub fn plugin_home() -> Option<PathBuf> {
+    let non_empty = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    non_empty("KUSTOMIZE_PLUGIN_HOME")
+        .or_else(|| non_empty("XDG_CONFIG_HOME").map(|x| x.join("kustomize").join("plugin")))
+        .or_else(|| non_empty("HOME").map(|h| h.join(".config").join("kustomize").join("plugin")))
+}
+
+/// Copies the running binary to `<dir>/authelia-secrets.dev/v1alpha1/<lowercase kind>/<Kind>`
+/// for every kind we serve. Returns the paths written.
+pub fn install_plugin(dir: Option<PathBuf>, kinds: &[&str]) -> Result<Vec<PathBuf>> {
+    let home = dir.or_else(plugin_home).ok_or_else(|| Error::Write {
+        path: PathBuf::from("$HOME"),
+        message: "cannot tell the plugin home: set KUSTOMIZE_PLUGIN_HOME or pass --dir".into(),
+    })?;
+    let exe = std::env::current_exe().map_err(|e| Error::Read {
+        path: PathBuf::from("the running executable"),
+        message: plain(&e),
+    })?;
+    let (group, version) = crate::config::API_VERSION
+        .split_once('/')
+        .expect("API_VERSION is group/version");
+    let mut written = Vec::new();
+    for kind in kinds {
+        let folder = home.join(group).join(version).join(kind.to_lowercase());
+        std::fs::create_dir_all(&folder).map_err(|e| Error::Write {
+            path: folder.clone(),
+            message: plain(&e),
+        })?;
+        let target = folder.join(kind);
+        // Write to a temporary name and rename, so a running kustomize never sees half a binary.
+        let tmp = folder.join(format!(".{kind}.tmp"));
+        std::fs::copy(&exe, &tmp).map_err(|e| Error::Write {
+            path: tmp.clone(),
+            message: plain(&e),
+        })?;
+        set_executable(&tmp)?;
+        std::fs::rename(&tmp, &target).map_err(|e| Error::Write {
+            path: target.clone(),
+            message: plain(&e),
+        })?;
+        written.push(target);
+    }
+    Ok(written)
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(|e| {
+        Error::Write {
+            path: path.to_path_buf(),
+            message: plain(&e),
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn set_executable(_path: &Path) -> Result<()> {
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! authelia-secrets: a KRM function that generates, wires and checks Authelia's secrets.
+//!
+//! The core ([`process::process`]) maps a ResourceList to a ResourceList without IO; [`io`] is
+//! the only module that reads stdin, files and the environment.
+
+pub mod catalog;
+pub mod catalog_table;
+pub mod config;
+pub mod environment;
+pub mod error;
+pub mod generate;
+pub mod io;
+pub mod process;
+pub mod resource;
+pub mod resource_list;
+pub mod result;
+pub mod secret;
+pub mod suggest;
+pub mod workloads;
+pub mod yaml;
+
+pub use error::{Error, Result};
+
+/// The config kinds this binary serves (one legacy plugin path each).
+pub const KINDS: [&str; 1] = [config::KIND];
