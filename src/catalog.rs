@@ -3,6 +3,7 @@
 //! Generation, patching, checking and the `catalog` subcommand all read [`CATALOG`]; there is no
 //! other list of Authelia secret names in the code. Facts and sources: `shared/notes/authelia.md`.
 
+use crate::keys::{Curve, KeyFormat};
 use std::fmt;
 
 /// The Authelia minor versions whose env var names we know.
@@ -105,6 +106,10 @@ impl Charset {
 pub enum Generator {
     /// `length` characters from `charset`.
     Random { length: usize, charset: Charset },
+    /// An RSA private key of `bits`, PEM.
+    Rsa { bits: usize, format: KeyFormat },
+    /// An ECDSA private key on `curve`, PEM.
+    Ecdsa { curve: Curve, format: KeyFormat },
 }
 
 impl Generator {
@@ -114,12 +119,31 @@ impl Generator {
         charset: Charset::Alphanumeric,
     };
 
+    /// The default RSA key: 2048 bits (Authelia's minimum), PKCS#8.
+    pub const RSA_2048: Generator = Generator::Rsa {
+        bits: 2048,
+        format: KeyFormat::Pkcs8,
+    };
+
     /// The canonical description bound into the derivation, e.g. `random;charset=alphanumeric;length=64`.
+    ///
+    /// The PEM format is not part of it: `format: pkcs1` encodes the same key differently.
     pub fn descriptor(&self) -> String {
         match self {
             Generator::Random { length, charset } => {
                 format!("random;charset={};length={length}", charset.as_str())
             }
+            Generator::Rsa { bits, .. } => format!("rsa;bits={bits}"),
+            Generator::Ecdsa { curve, .. } => format!("ecdsa;curve={}", curve.as_str()),
+        }
+    }
+
+    /// A short human description: "64 alphanumeric", "RSA 2048", "ECDSA P-256".
+    pub fn summary(&self) -> String {
+        match self {
+            Generator::Random { length, charset } => format!("{length} {}", charset.as_str()),
+            Generator::Rsa { bits, .. } => format!("RSA {bits}"),
+            Generator::Ecdsa { curve, .. } => format!("ECDSA {curve}"),
         }
     }
 }
@@ -167,7 +191,6 @@ const PROVIDE_LDAP: &str = "is issued by your LDAP server (the bind user's passw
 const PROVIDE_SMTP: &str = "is issued by your mail provider";
 const PROVIDE_DUO: &str = "is issued by Duo (Admin Panel, Auth API application)";
 const PROVIDE_TLS: &str = "is issued with your client certificate";
-const PROVIDE_OIDC_KEY: &str = "is your OpenID Connect issuer's RSA key (PEM)";
 
 const fn text(key: &'static str, config_key: &'static str, obtain: Obtain) -> Entry {
     Entry {
@@ -294,7 +317,7 @@ pub const CATALOG: &[Entry] = &[
         GEN,
     ),
     Entry {
-        obtain: Obtain::Provide(PROVIDE_OIDC_KEY),
+        obtain: Obtain::Generate(Generator::RSA_2048),
         deprecated: Some((
             AutheliaVersion::V4_38,
             "identity_providers.oidc.jwks (read through the template filter; use mountOnly)",

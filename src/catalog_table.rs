@@ -1,6 +1,6 @@
 //! The `catalog` subcommand's table, rendered from [`crate::catalog::CATALOG`].
 
-use crate::catalog::{AutheliaVersion, CATALOG, Generator, Obtain};
+use crate::catalog::{AutheliaVersion, CATALOG, Obtain};
 
 /// One line per secret: key, env var for `version`, how the value is obtained.
 pub fn render(version: AutheliaVersion) -> String {
@@ -8,9 +8,7 @@ pub fn render(version: AutheliaVersion) -> String {
         .iter()
         .map(|e| {
             let how = match e.obtain {
-                Obtain::Generate(Generator::Random { length, charset }) => {
-                    format!("generated ({length} {})", charset.as_str())
-                }
+                Obtain::Generate(g) => format!("generated ({})", g.summary()),
                 Obtain::Provide(_) => "provided".to_string(),
             };
             let how = if e.is_deprecated_in(version) {

@@ -8,11 +8,16 @@
 //! OKM  = HKDF-Expand(PRK, info, 8160)          (255 × 32 bytes, the HKDF maximum)
 //! ```
 //!
+//! An RSA key seeds ChaCha20 (`rand_chacha`) with OKM[0..32] and runs `rsa::RsaPrivateKey::new`
+//! (the `rsa` version is pinned). An ECDSA key takes successive scalar-sized OKM chunks (32, 48,
+//! 66 bytes; for P-521 the first byte ANDed with 0x01) until one is a valid scalar.
+//!
 //! A random value takes OKM bytes in order and keeps byte `b` when `b < 256 - 256 % n`
 //! (n = alphabet size), emitting `alphabet[b % n]`, until `length` characters are made.
 //! Changing anything here changes every derived value: it needs a new contract version.
 
 use crate::catalog::{Charset, Generator};
+use crate::keys;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
@@ -39,6 +44,8 @@ pub enum GenerateError {
     Exhausted,
     #[error("{0}")]
     Random(String),
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
 }
 
 /// The HKDF `info` string for a binding and generator.
@@ -65,10 +72,22 @@ pub fn derive(
     hk.expand(&info(binding, generator), &mut okm)
         .map_err(|_| GenerateError::Exhausted)?;
     let value = match generator {
-        Generator::Random { length, charset } => map_to_charset(&okm, *charset, *length),
+        Generator::Random { length, charset } => {
+            map_to_charset(&okm, *charset, *length).ok_or(GenerateError::Exhausted)
+        }
+        Generator::Rsa { bits, format } => {
+            let mut seed = [0u8; 32];
+            seed.copy_from_slice(&okm[..32]);
+            let pem = keys::rsa_pem(seed, *bits, *format).map_err(GenerateError::Key);
+            seed.fill(0);
+            pem
+        }
+        Generator::Ecdsa { curve, format } => {
+            keys::ec_pem(&okm, *curve, *format).map_err(GenerateError::Key)
+        }
     };
     okm.fill(0);
-    value.ok_or(GenerateError::Exhausted)
+    value
 }
 
 /// Makes a fresh random value from the operating system's random source.
@@ -90,6 +109,20 @@ pub fn random(
             }
             buf.fill(0);
             Ok(out)
+        }
+        Generator::Rsa { bits, format } => {
+            let mut seed = [0u8; 32];
+            fill(&mut seed).map_err(GenerateError::Random)?;
+            let pem = keys::rsa_pem(seed, *bits, *format).map_err(GenerateError::Key);
+            seed.fill(0);
+            pem
+        }
+        Generator::Ecdsa { curve, format } => {
+            let mut bytes = vec![0u8; 1024];
+            fill(&mut bytes).map_err(GenerateError::Random)?;
+            let pem = keys::ec_pem(&bytes, *curve, *format).map_err(GenerateError::Key);
+            bytes.fill(0);
+            pem
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod environment;
 pub mod error;
 pub mod generate;
 pub mod io;
+pub mod keys;
 pub mod process;
 pub mod resource;
 pub mod resource_list;

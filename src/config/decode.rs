@@ -5,7 +5,8 @@ use super::{
     API_VERSION, Config, DEFAULT_CONTAINER, DEFAULT_MOUNT_PATH, DEFAULT_VOLUME_NAME, KIND, Rollout,
     SecretSpec, SeedSource, Source, WORKLOAD_KINDS, WorkloadSelector,
 };
-use crate::catalog::{self, AutheliaVersion, Charset, Generator, Obtain};
+use crate::catalog::{self, AutheliaVersion, Charset, Entry, Format, Generator, Obtain};
+use crate::keys::{Curve, KeyFormat};
 use crate::resource;
 use crate::resource_list::describe_type;
 use crate::result::KrmResult;
@@ -26,10 +27,13 @@ const SPEC_FIELDS: [&str; 10] = [
     "allowFilesOutsideRoot",
     "namespace",
 ];
-const SECRET_FIELDS: [&str; 9] = [
+const SECRET_FIELDS: [&str; 12] = [
     "type",
     "length",
     "charset",
+    "bits",
+    "curve",
+    "format",
     "rotation",
     "fromFile",
     "fromEnv",
@@ -37,7 +41,7 @@ const SECRET_FIELDS: [&str; 9] = [
     "configKey",
     "mountOnly",
 ];
-const GENERATOR_FIELDS: [&str; 3] = ["type", "length", "charset"];
+const GENERATOR_FIELDS: [&str; 6] = ["type", "length", "charset", "bits", "curve", "format"];
 const WORKLOAD_FIELDS: [&str; 5] = ["kind", "name", "namespace", "container", "initContainers"];
 const MAX_LENGTH: u64 = 1024;
 
@@ -648,13 +652,7 @@ impl Decoder {
                 }
                 Some(Obtain::Provide(_)) | None => None,
             };
-            Source::Generate(self.generator(
-                map,
-                &path,
-                default,
-                entry.map_or(0, |e| e.min_length),
-                entry.map(|e| e.config_key),
-            ))
+            Source::Generate(self.generator(map, &path, default, entry))
         };
 
         Some(SecretSpec {
@@ -672,22 +670,135 @@ impl Decoder {
         map: &Map,
         path: &str,
         default: Option<Generator>,
-        min_length: usize,
-        config_key: Option<&str>,
+        entry: Option<&'static Entry>,
     ) -> Generator {
         let default = default.unwrap_or(Generator::RANDOM_64);
-        let Generator::Random {
-            length: default_length,
-            charset: default_charset,
-        } = default;
-        if let Some(t) = self.string(map, "type", path)
-            && t != "random"
-        {
-            self.error(
-                &join(path, "type"),
-                format!("unknown generator type {t:?}; supported: random"),
-            );
+        let default_type = generator_type(&default);
+        let kind = self
+            .string(map, "type", path)
+            .unwrap_or_else(|| default_type.to_string());
+        let key_name = entry.map_or("this key", |e| e.key);
+        let type_field = join(path, "type");
+        // Fields that belong to another type are mistakes.
+        let own: &[&str] = match kind.as_str() {
+            "random" => &["length", "charset"],
+            "rsa" => &["bits", "format"],
+            "ecdsa" => &["curve", "format"],
+            other => {
+                self.error(
+                    &type_field,
+                    format!(
+                        "unknown generator type {other:?}{}; expected random, rsa or ecdsa",
+                        did_you_mean(other, ["random", "rsa", "ecdsa"])
+                    ),
+                );
+                return default;
+            }
+        };
+        for field in ["length", "charset", "bits", "curve", "format"] {
+            if map.contains_key(field) && !own.contains(&field) {
+                self.error(
+                    &join(path, field),
+                    format!("{field} does not apply to type {kind}"),
+                );
+            }
         }
+        if let Some(e) = entry {
+            let wants_key = e.format == Format::PrivateKey;
+            if wants_key && kind == "random" {
+                self.error(
+                    &type_field,
+                    format!("{key_name} is a private key: use type rsa or ecdsa"),
+                );
+            } else if !wants_key && kind != "random" {
+                self.error(
+                    &type_field,
+                    format!("{key_name} is a text secret: use type random"),
+                );
+            } else if e.key == "OIDC_ISSUER_PRIVATE_KEY" && kind == "ecdsa" {
+                self.error(
+                    &type_field,
+                    "Authelia reads identity_providers.oidc.issuer_private_key as an RSA key only: use type rsa",
+                );
+            }
+        }
+        match kind.as_str() {
+            "random" => self.random_generator(map, path, default, entry),
+            "rsa" => {
+                let bits = match self.unsigned(map, "bits", path) {
+                    None => match default {
+                        Generator::Rsa { bits, .. } => bits,
+                        _ => 2048,
+                    },
+                    Some(b) if b < 2048 => {
+                        self.error(
+                            &join(path, "bits"),
+                            format!("Authelia refuses RSA keys under 2048 bits (got {b}); use 2048, 3072 or 4096"),
+                        );
+                        2048
+                    }
+                    Some(b) if ![2048, 3072, 4096].contains(&b) => {
+                        self.error(
+                            &join(path, "bits"),
+                            format!("{b} is not supported; use 2048, 3072 or 4096"),
+                        );
+                        2048
+                    }
+                    Some(b) => b as usize,
+                };
+                let format = self.key_format(map, path, &[KeyFormat::Pkcs8, KeyFormat::Pkcs1]);
+                Generator::Rsa { bits, format }
+            }
+            _ => {
+                let curve = match self.string(map, "curve", path) {
+                    None => match default {
+                        Generator::Ecdsa { curve, .. } => curve,
+                        _ => Curve::P256,
+                    },
+                    Some(c) => Curve::parse(&c).unwrap_or_else(|| {
+                        self.error(
+                            &join(path, "curve"),
+                            format!(
+                                "unsupported curve {c:?}; Authelia accepts P-256, P-384 and P-521"
+                            ),
+                        );
+                        Curve::P256
+                    }),
+                };
+                let format = self.key_format(map, path, &[KeyFormat::Pkcs8, KeyFormat::Sec1]);
+                Generator::Ecdsa { curve, format }
+            }
+        }
+    }
+
+    fn key_format(&mut self, map: &Map, path: &str, allowed: &[KeyFormat]) -> KeyFormat {
+        match self.string(map, "format", path) {
+            None => KeyFormat::Pkcs8,
+            Some(f) => match KeyFormat::parse(&f).filter(|k| allowed.contains(k)) {
+                Some(k) => k,
+                None => {
+                    let names: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+                    self.error(
+                        &join(path, "format"),
+                        format!("unsupported format {f:?}; expected {}", names.join(" or ")),
+                    );
+                    KeyFormat::Pkcs8
+                }
+            },
+        }
+    }
+
+    fn random_generator(
+        &mut self,
+        map: &Map,
+        path: &str,
+        default: Generator,
+        entry: Option<&'static Entry>,
+    ) -> Generator {
+        let (default_length, default_charset) = match default {
+            Generator::Random { length, charset } => (length, charset),
+            _ => (64, Charset::Alphanumeric),
+        };
         let length = match self.unsigned(map, "length", path) {
             None => default_length,
             Some(l) if l == 0 || l > MAX_LENGTH => {
@@ -699,12 +810,13 @@ impl Decoder {
             }
             Some(l) => l as usize,
         };
+        let min_length = entry.map_or(0, |e| e.min_length);
         if length < min_length {
             self.error(
                 &join(path, "length"),
                 format!(
                     "Authelia requires {} to be at least {min_length} characters (64 recommended)",
-                    config_key.unwrap_or("this value")
+                    entry.map_or("this value", |e| e.config_key)
                 ),
             );
         }
@@ -724,6 +836,14 @@ impl Decoder {
             }),
         };
         Generator::Random { length, charset }
+    }
+}
+
+fn generator_type(g: &Generator) -> &'static str {
+    match g {
+        Generator::Random { .. } => "random",
+        Generator::Rsa { .. } => "rsa",
+        Generator::Ecdsa { .. } => "ecdsa",
     }
 }
 

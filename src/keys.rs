@@ -1,0 +1,332 @@
+//! Private keys: RSA and ECDSA keys made from seed bytes, PEM encoding, and checks of provided PEM.
+//!
+//! RSA keys come from `rsa` (pinned exactly) driven by ChaCha20 seeded with 32 derived bytes;
+//! EC keys are built directly from derived bytes, so no RNG algorithm sits in between.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use std::fmt;
+
+/// Elliptic curves Authelia accepts for ECDSA keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    /// All curves with their config spelling.
+    pub const ALL: [Curve; 3] = [Curve::P256, Curve::P384, Curve::P521];
+
+    /// "P-256".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        }
+    }
+
+    /// Parses "P-256" (also "p256", "P256", "prime256v1", "secp384r1", "secp521r1").
+    pub fn parse(s: &str) -> Option<Curve> {
+        match s.to_ascii_lowercase().replace('-', "").as_str() {
+            "p256" | "prime256v1" | "secp256r1" => Some(Curve::P256),
+            "p384" | "secp384r1" => Some(Curve::P384),
+            "p521" | "secp521r1" => Some(Curve::P521),
+            _ => None,
+        }
+    }
+
+    /// Bytes in a scalar of this curve.
+    fn scalar_len(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
+        }
+    }
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The PEM encoding of a generated private key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFormat {
+    /// `-----BEGIN PRIVATE KEY-----` (any key type).
+    Pkcs8,
+    /// `-----BEGIN RSA PRIVATE KEY-----`.
+    Pkcs1,
+    /// `-----BEGIN EC PRIVATE KEY-----`.
+    Sec1,
+}
+
+impl KeyFormat {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFormat::Pkcs8 => "pkcs8",
+            KeyFormat::Pkcs1 => "pkcs1",
+            KeyFormat::Sec1 => "sec1",
+        }
+    }
+
+    /// Parses the config spelling.
+    pub fn parse(s: &str) -> Option<KeyFormat> {
+        [KeyFormat::Pkcs8, KeyFormat::Pkcs1, KeyFormat::Sec1]
+            .into_iter()
+            .find(|f| f.as_str() == s)
+    }
+}
+
+/// Why a key could not be made. Carries no key bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("RSA key generation failed: {0}")]
+    Rsa(String),
+    #[error("no valid {0} scalar in the derived bytes")]
+    Scalar(Curve),
+    #[error("PEM encoding failed")]
+    Encoding,
+}
+
+/// An RSA key of `bits` from 32 seed bytes: ChaCha20 (rand_chacha) seeded with them drives
+/// `rsa::PrivateKey::new`.
+pub fn rsa_pem(seed: [u8; 32], bits: usize, format: KeyFormat) -> Result<String, KeyError> {
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    let key = rsa::PrivateKey::new(&mut rng, bits).map_err(|e| KeyError::Rsa(e.to_string()))?;
+    let pem = match format {
+        KeyFormat::Pkcs1 => key
+            .to_pkcs1_pem(LineEnding::LF)
+            .map_err(|_| KeyError::Encoding)?,
+        _ => key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|_| KeyError::Encoding)?,
+    };
+    Ok(pem.to_string())
+}
+
+/// PKCS#8 or SEC1 PEM of an EC secret key (the same code for each curve's type).
+macro_rules! encode_ec {
+    ($key:expr, $format:expr) => {{
+        let pem = match $format {
+            KeyFormat::Sec1 => $key
+                .to_sec1_pem(LineEnding::LF)
+                .map_err(|_| KeyError::Encoding)?,
+            _ => $key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|_| KeyError::Encoding)?,
+        };
+        Ok::<String, KeyError>(pem.to_string())
+    }};
+}
+
+/// An EC key from derived bytes: successive scalar-sized chunks (for P-521 the first byte masked
+/// with 0x01) until one is a valid scalar (non-zero, below the group order).
+pub fn ec_pem(bytes: &[u8], curve: Curve, format: KeyFormat) -> Result<String, KeyError> {
+    let len = curve.scalar_len();
+    for chunk in bytes.chunks_exact(len) {
+        let mut scalar = chunk.to_vec();
+        if curve == Curve::P521 {
+            scalar[0] &= 0x01;
+        }
+        let pem = match curve {
+            Curve::P256 => match p256::SecretKey::from_slice(&scalar) {
+                Ok(k) => Some(encode_ec!(k, format)),
+                Err(_) => None,
+            },
+            Curve::P384 => match p384::SecretKey::from_slice(&scalar) {
+                Ok(k) => Some(encode_ec!(k, format)),
+                Err(_) => None,
+            },
+            Curve::P521 => match p521::SecretKey::from_slice(&scalar) {
+                Ok(k) => Some(encode_ec!(k, format)),
+                Err(_) => None,
+            },
+        };
+        scalar.fill(0);
+        if let Some(pem) = pem {
+            return pem;
+        }
+    }
+    Err(KeyError::Scalar(curve))
+}
+
+/// One PEM block: its label and DER bytes.
+#[derive(Debug)]
+pub struct PemBlock {
+    pub label: String,
+    pub der: Vec<u8>,
+}
+
+/// Splits PEM text into blocks. Errors name the problem, never the content.
+pub fn pem_blocks(text: &[u8]) -> Result<Vec<PemBlock>, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "is not PEM text (not UTF-8)".to_string())?;
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some((label, body)) = current.as_mut() {
+            if let Some(end) = line
+                .strip_prefix("-----END ")
+                .and_then(|l| l.strip_suffix("-----"))
+            {
+                if end != label {
+                    return Err(format!("PEM block {label:?} ends with {end:?}"));
+                }
+                let der = STANDARD
+                    .decode(body.as_bytes())
+                    .map_err(|_| format!("PEM block {label:?} is not valid base64"))?;
+                blocks.push(PemBlock {
+                    label: label.clone(),
+                    der,
+                });
+                current = None;
+            } else {
+                body.push_str(line.trim());
+            }
+        } else if let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        {
+            current = Some((label.to_string(), String::new()));
+        } else if !line.trim().is_empty() {
+            return Err(
+                "has text outside PEM blocks (a PEM file holds lines, not one line with spaces)"
+                    .into(),
+            );
+        }
+    }
+    if let Some((label, _)) = current {
+        return Err(format!("PEM block {label:?} has no END line"));
+    }
+    if blocks.is_empty() {
+        return Err("holds no PEM block".into());
+    }
+    Ok(blocks)
+}
+
+/// What a parsed private key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Rsa { bits: usize },
+    Ec(Curve),
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyKind::Rsa { bits } => write!(f, "RSA {bits}-bit"),
+            KeyKind::Ec(c) => write!(f, "ECDSA {c}"),
+        }
+    }
+}
+
+/// Parses a private key file as Authelia would: exactly one PEM block, PKCS#1, PKCS#8 or SEC1.
+pub fn inspect_private_key(text: &[u8]) -> Result<KeyKind, String> {
+    let blocks = pem_blocks(text)?;
+    if blocks.len() != 1 {
+        return Err(format!(
+            "holds {} PEM blocks; Authelia reads exactly one private key per file",
+            blocks.len()
+        ));
+    }
+    let block = &blocks[0];
+    let der = block.der.as_slice();
+    let kind = match block.label.as_str() {
+        "RSA PRIVATE KEY" => rsa::PrivateKey::from_pkcs1_der(der)
+            .ok()
+            .map(|k| KeyKind::Rsa { bits: k.size() * 8 }),
+        "EC PRIVATE KEY" => p256::SecretKey::from_sec1_der(der)
+            .ok()
+            .map(|_| KeyKind::Ec(Curve::P256))
+            .or_else(|| {
+                p384::SecretKey::from_sec1_der(der)
+                    .ok()
+                    .map(|_| KeyKind::Ec(Curve::P384))
+            })
+            .or_else(|| {
+                p521::SecretKey::from_sec1_der(der)
+                    .ok()
+                    .map(|_| KeyKind::Ec(Curve::P521))
+            }),
+        "PRIVATE KEY" => rsa::PrivateKey::from_pkcs8_der(der)
+            .ok()
+            .map(|k| KeyKind::Rsa { bits: k.size() * 8 })
+            .or_else(|| {
+                p256::SecretKey::from_pkcs8_der(der)
+                    .ok()
+                    .map(|_| KeyKind::Ec(Curve::P256))
+            })
+            .or_else(|| {
+                p384::SecretKey::from_pkcs8_der(der)
+                    .ok()
+                    .map(|_| KeyKind::Ec(Curve::P384))
+            })
+            .or_else(|| {
+                p521::SecretKey::from_pkcs8_der(der)
+                    .ok()
+                    .map(|_| KeyKind::Ec(Curve::P521))
+            }),
+        "ENCRYPTED PRIVATE KEY" => {
+            return Err("is an encrypted private key; Authelia needs it unencrypted".into());
+        }
+        other => return Err(format!("is a {other:?} PEM block, not a private key")),
+    };
+    kind.ok_or_else(|| {
+        format!(
+            "its {:?} block does not parse as an RSA or ECDSA (P-256/P-384/P-521) key",
+            block.label
+        )
+    })
+}
+
+/// Checks a certificate chain: one or more `CERTIFICATE` blocks and nothing else.
+pub fn inspect_certificates(text: &[u8]) -> Result<usize, String> {
+    let blocks = pem_blocks(text)?;
+    if let Some(b) = blocks.iter().find(|b| b.label != "CERTIFICATE") {
+        return Err(format!(
+            "holds a {:?} block; a certificate chain holds only CERTIFICATE blocks",
+            b.label
+        ));
+    }
+    Ok(blocks.len())
+}
+
+/// SHA-256 of the public key's DER (SubjectPublicKeyInfo), hex: a fingerprint that reveals nothing secret.
+pub fn public_fingerprint(private_pem: &str) -> Option<String> {
+    use rsa::pkcs8::EncodePublicKey;
+    use sha2::{Digest, Sha256};
+    let der = if let Ok(k) = rsa::PrivateKey::from_pkcs8_pem(private_pem)
+        .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(private_pem))
+    {
+        k.to_public_key()
+            .to_public_key_der()
+            .ok()?
+            .as_bytes()
+            .to_vec()
+    } else if let Ok(k) = p256::SecretKey::from_pkcs8_pem(private_pem) {
+        k.public_key().to_public_key_der().ok()?.as_bytes().to_vec()
+    } else if let Ok(k) = p384::SecretKey::from_pkcs8_pem(private_pem) {
+        k.public_key().to_public_key_der().ok()?.as_bytes().to_vec()
+    } else if let Ok(k) = p521::SecretKey::from_pkcs8_pem(private_pem) {
+        k.public_key().to_public_key_der().ok()?.as_bytes().to_vec()
+    } else {
+        return None;
+    };
+    Some(
+        Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
