@@ -168,19 +168,30 @@ pub struct PemBlock {
     pub der: Vec<u8>,
 }
 
+/// A PEM label we are willing to repeat in messages: upper-case words, at most 40 characters.
+fn pem_label(line: &str, marker: &str) -> Option<String> {
+    let label = line.strip_prefix(marker)?.strip_suffix("-----")?;
+    let ok = !label.is_empty()
+        && label.len() <= 40
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ');
+    ok.then(|| label.to_string())
+}
+
 /// Splits PEM text into blocks. Errors name the problem, never the content.
 pub fn pem_blocks(text: &[u8]) -> Result<Vec<PemBlock>, String> {
     let text = std::str::from_utf8(text).map_err(|_| "is not PEM text (not UTF-8)".to_string())?;
     let mut blocks = Vec::new();
     let mut current: Option<(String, String)> = None;
     for line in text.lines() {
-        let line = line.trim_end_matches('\r');
+        let line = line.trim_end_matches('\r').trim_end();
         if let Some((label, body)) = current.as_mut() {
-            if let Some(end) = line
-                .strip_prefix("-----END ")
-                .and_then(|l| l.strip_suffix("-----"))
-            {
-                if end != label {
+            if line.starts_with("-----END ") {
+                let Some(end) = pem_label(line, "-----END ") else {
+                    return Err(format!("the END line of PEM block {label:?} is malformed"));
+                };
+                if end != *label {
                     return Err(format!("PEM block {label:?} ends with {end:?}"));
                 }
                 let der = STANDARD
@@ -194,16 +205,15 @@ pub fn pem_blocks(text: &[u8]) -> Result<Vec<PemBlock>, String> {
             } else {
                 body.push_str(line.trim());
             }
-        } else if let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        {
-            current = Some((label.to_string(), String::new()));
+        } else if line.starts_with("-----BEGIN ") {
+            let Some(label) = pem_label(line, "-----BEGIN ") else {
+                return Err(
+                    "has a malformed PEM BEGIN line (PEM needs line breaks: was it flattened onto one line?)".into(),
+                );
+            };
+            current = Some((label, String::new()));
         } else if !line.trim().is_empty() {
-            return Err(
-                "has text outside PEM blocks (a PEM file holds lines, not one line with spaces)"
-                    .into(),
-            );
+            return Err("has text outside PEM blocks".into());
         }
     }
     if let Some((label, _)) = current {
@@ -329,4 +339,34 @@ pub fn public_fingerprint(private_pem: &str) -> Option<String> {
             .map(|b| format!("{b:02x}"))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MARKER: &str = "SECRETMATERIALSECRETMATERIAL";
+
+    #[test]
+    fn flattened_pem_errors_do_not_repeat_content() {
+        let flat =
+            format!("-----BEGIN RSA PRIVATE KEY----- {MARKER} -----END RSA PRIVATE KEY-----");
+        let err = inspect_private_key(flat.as_bytes()).unwrap_err();
+        assert!(!err.contains(MARKER), "{err}");
+        assert!(err.contains("one line"), "{err}");
+        let junk = format!("{MARKER}\n");
+        let err = inspect_private_key(junk.as_bytes()).unwrap_err();
+        assert!(!err.contains(MARKER), "{err}");
+        let bad_end = format!("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END {MARKER}x-----\n");
+        let err = inspect_private_key(bad_end.as_bytes()).unwrap_err();
+        assert!(!err.contains(MARKER), "{err}");
+    }
+
+    #[test]
+    fn certificate_chains_hold_only_certificates() {
+        let two = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert_eq!(inspect_certificates(two.as_bytes()), Ok(2));
+        let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(inspect_certificates(key.as_bytes()).is_err());
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod catalog_table;
+pub mod check;
 pub mod config;
 pub mod environment;
 pub mod error;
@@ -23,4 +24,4 @@ pub mod yaml;
 pub use error::{Error, Result};
 
 /// The config kinds this binary serves (one legacy plugin path each).
-pub const KINDS: [&str; 1] = [config::KIND];
+pub const KINDS: [&str; 2] = [config::KIND, config::CHECK_KIND];

@@ -4,7 +4,8 @@
 //! hand an orchestrator a half-transformed list.
 
 use crate::catalog::{self, Format};
-use crate::config::{self, Config, DEFAULT_SEED_ENV, Rollout, SeedSource, Source};
+use crate::check;
+use crate::config::{self, CheckConfig, Config, DEFAULT_SEED_ENV, Rollout, SeedSource, Source};
 use crate::environment::{Environment, leaves_root};
 use crate::generate::{self, Binding, MIN_SEED_CHARS};
 use crate::keys::{self, KeyKind};
@@ -37,6 +38,14 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
         )));
         return list;
     };
+    if resource::kind(&function_config) == config::CHECK_KIND {
+        let (check_config, results) = config::load_check(&function_config);
+        list.results.extend(results);
+        if let Some(c) = check_config {
+            list.results.extend(check::run(&list.items, &c, None));
+        }
+        return list;
+    }
     let (config, mut results) = config::load(&function_config);
     let Some(config) = config else {
         list.results.extend(results);
@@ -131,9 +140,11 @@ fn plan_changes(
 
     let (targets, selection) = workloads::select(items, config, generator);
     results.extend(selection);
+    let mut patched_targets = Vec::new();
     for target in &targets {
         match workloads::patch(&items[target.index], target, &wiring) {
             Ok(patched) => {
+                patched_targets.push(patched.clone());
                 if patched != items[target.index] {
                     changes.replace.push((target.index, patched));
                 }
@@ -141,7 +152,48 @@ fn plan_changes(
             Err(conflicts) => results.extend(conflicts),
         }
     }
+    if !any_error(results) {
+        results.extend(self_check(items, config, &changes, patched_targets));
+    }
     changes
+}
+
+/// Runs `AutheliaSecretsCheck` over what we are about to output: the patched workloads, the
+/// Secret and the Services (for the service-links check).
+fn self_check(
+    items: &[Value],
+    config: &Config,
+    changes: &Changes,
+    patched: Vec<Value>,
+) -> Vec<KrmResult> {
+    let secret = changes
+        .append
+        .iter()
+        .chain(changes.replace.iter().map(|(_, v)| v))
+        .find(|v| resource::kind(v) == "Secret")
+        .or_else(|| secret::find_existing(items, config).map(|i| &items[i]))
+        .cloned();
+    let mut subset = patched;
+    let count = subset.len();
+    subset.extend(secret);
+    subset.extend(
+        items
+            .iter()
+            .filter(|i| resource::kind(i) == "Service")
+            .cloned(),
+    );
+    let check_config = CheckConfig {
+        origin: config.origin.clone(),
+        version: Some(config.version),
+        allow_variables: config
+            .secrets
+            .iter()
+            .filter(|s| s.entry.is_none())
+            .filter_map(|s| s.env_var.clone())
+            .collect(),
+    };
+    let only: Vec<usize> = (0..count).collect();
+    check::run(&subset, &check_config, Some(&only))
 }
 
 fn set_name(item: &mut Value, name: &str) {

@@ -172,8 +172,13 @@ impl Decoder {
         }
     }
 
-    /// Decodes, defaults and validates the whole object.
-    pub(super) fn config(&mut self, obj: &Value, expected_kind: &str) -> Option<Config> {
+    /// Checks apiVersion, kind and unknown top-level fields; returns metadata and spec.
+    pub(super) fn top(
+        &mut self,
+        obj: &Value,
+        expected_kind: &str,
+        spec_fields: &[&str],
+    ) -> Option<(Map, Map)> {
         let top = self.map(obj, "")?;
         self.unknown_fields(top, "", &TOP_FIELDS);
         let api_version = resource::api_version(obj);
@@ -191,29 +196,31 @@ impl Decoder {
             Some(v) => self.map(v, "metadata").cloned().unwrap_or_default(),
             None => Map::new(),
         };
-        let name = self.string(&meta, "name", "metadata");
-        let meta_namespace = self.string(&meta, "namespace", "metadata");
         let empty = Value::Object(Map::new());
         let spec_value = match top.get("spec") {
             Some(Value::Null) | None => &empty,
             Some(v) => v,
         };
         let spec = self.map(spec_value, "spec")?.clone();
-        self.unknown_fields(&spec, "spec", &SPEC_FIELDS);
+        self.unknown_fields(&spec, "spec", spec_fields);
+        Some((meta, spec))
+    }
+
+    /// Decodes, defaults and validates the whole object.
+    pub(super) fn config(&mut self, obj: &Value, expected_kind: &str) -> Option<Config> {
+        let (meta, spec) = self.top(obj, expected_kind, &SPEC_FIELDS)?;
+        let name = self.string(&meta, "name", "metadata");
+        let meta_namespace = self.string(&meta, "namespace", "metadata");
         self.spec(&spec, name, meta_namespace)
     }
 
-    fn spec(
-        &mut self,
-        spec: &Map,
-        name: Option<String>,
-        meta_ns: Option<String>,
-    ) -> Option<Config> {
-        let version = match spec.get("autheliaVersion") {
-            None | Some(Value::Null) => Some(AutheliaVersion::DEFAULT),
-            Some(Value::String(s)) => {
-                let v = AutheliaVersion::parse(s);
-                if v.is_none() {
+    /// `spec.autheliaVersion`: `None` when absent.
+    pub(super) fn version(&mut self, spec: &Map) -> Result<Option<AutheliaVersion>, ()> {
+        match spec.get("autheliaVersion") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => match AutheliaVersion::parse(s) {
+                Some(v) => Ok(Some(v)),
+                None => {
                     self.error(
                         "spec.autheliaVersion",
                         format!(
@@ -221,15 +228,15 @@ impl Decoder {
                             versions_list()
                         ),
                     );
+                    Err(())
                 }
-                v
-            }
+            },
             Some(Value::Number(n)) => {
                 self.error(
                     "spec.autheliaVersion",
                     format!("write the version as a string, e.g. autheliaVersion: \"{n}\" (a bare number loses trailing zeros)"),
                 );
-                None
+                Err(())
             }
             Some(other) => {
                 self.error(
@@ -239,8 +246,25 @@ impl Decoder {
                         describe_type(other)
                     ),
                 );
-                None
+                Err(())
             }
+        }
+    }
+
+    /// A list of strings at `key` (public to the check config).
+    pub(super) fn names(&mut self, map: &Map, key: &str, path: &str) -> Vec<String> {
+        self.string_list(map, key, path)
+    }
+
+    fn spec(
+        &mut self,
+        spec: &Map,
+        name: Option<String>,
+        meta_ns: Option<String>,
+    ) -> Option<Config> {
+        let version = match self.version(spec) {
+            Ok(v) => Some(v.unwrap_or(AutheliaVersion::DEFAULT)),
+            Err(()) => None,
         };
 
         let spec_ns = self.string(spec, "namespace", "spec");

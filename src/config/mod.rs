@@ -3,9 +3,11 @@
 //! Loading is decode → default → validate (see [`decode`]); every problem is reported at
 //! once as a result with its field path.
 
+mod check;
 mod configmap;
 mod decode;
 
+pub use check::load_check;
 pub use decode::load;
 
 use crate::catalog::{AutheliaVersion, Entry, Generator};
@@ -14,6 +16,8 @@ use crate::catalog::{AutheliaVersion, Entry, Generator};
 pub const API_VERSION: &str = "authelia-secrets.dev/v1alpha1";
 /// The generating kind.
 pub const KIND: &str = "AutheliaSecrets";
+/// The validating kind.
+pub const CHECK_KIND: &str = "AutheliaSecretsCheck";
 /// Default mount path of the secret volume.
 pub const DEFAULT_MOUNT_PATH: &str = "/app/secrets";
 /// Default name of the volume we add to pods.
@@ -125,3 +129,14 @@ pub const WORKLOAD_KINDS: [(&str, &[&str]); 7] = [
     ("CronJob", &["spec", "jobTemplate", "spec", "template"]),
     ("Pod", &[]),
 ];
+
+/// A loaded `AutheliaSecretsCheck`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckConfig {
+    /// The config object (for results).
+    pub origin: serde_json::Value,
+    /// The declared Authelia version; `None`: detect it from each container's image tag.
+    pub version: Option<AutheliaVersion>,
+    /// `AUTHELIA_*_FILE` names to accept although the catalog does not know them.
+    pub allow_variables: Vec<String>,
+}
