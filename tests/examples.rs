@@ -1,0 +1,271 @@
+//! Every `examples/*/` folder with an `.expected/` is an end-to-end test through the real tools
+//! it names: `kubectl kustomize --enable-alpha-plugins` (legacy plugin) and `kpt fn render`
+//! (run twice; the second render must change nothing). `UPDATE_EXPECTED=1 cargo test --test
+//! examples` rewrites the expectations on purpose.
+//!
+//! `.expected/config.yaml`:
+//! ```yaml
+//! seed: <AUTHELIA_SECRETS_SEED for the run>   # optional
+//! kustomize: [{dir: ., exitCode: 0}]            # builds, compared with kustomize-<dir>.yaml / .txt
+//! kpt: {exitCode: 0}                            # render, compared with kpt-diff.patch, kpt-results.yaml
+//! ```
+
+mod common;
+
+use common::{copy_dir, examples_dir, in_ci, tempdir};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_authelia-secrets"))
+}
+
+fn updating() -> bool {
+    std::env::var("UPDATE_EXPECTED").is_ok_and(|v| v == "1")
+}
+
+/// True when `tool` runs; in CI a missing tool fails the test.
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("version")
+        .arg("--client")
+        .output()
+        .or_else(|_| Command::new(tool).arg("version").output())
+        .is_ok();
+    if !ok {
+        assert!(!in_ci(), "{tool} is not on PATH, and CI=true requires it");
+        eprintln!("!!! SKIPPING: {tool} is not on PATH; the example tests through {tool} did not run");
+    }
+    ok
+}
+
+fn path_with_binary() -> String {
+    let dir = binary().parent().expect("binary directory");
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// A plugin home holding the legacy plugins, made once per test process.
+fn plugin_home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir = tempdir();
+        let out = Command::new(binary())
+            .args(["install-plugin", "--dir"])
+            .arg(dir.path())
+            .output()
+            .expect("install-plugin");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        dir
+    })
+    .path()
+}
+
+struct Example {
+    name: String,
+    dir: PathBuf,
+    config: Value,
+}
+
+impl Example {
+    fn load(name: &str) -> Example {
+        let dir = examples_dir().join(name);
+        let text = std::fs::read(dir.join(".expected/config.yaml"))
+            .unwrap_or_else(|e| panic!("{name}/.expected/config.yaml: {e}"));
+        let config = authelia_secrets::yaml::parse_document("config.yaml", &text).expect("config.yaml");
+        Example {
+            name: name.to_string(),
+            dir,
+            config,
+        }
+    }
+
+    fn seed(&self) -> Option<&str> {
+        self.config.get("seed").and_then(Value::as_str)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_remove("AUTHELIA_SECRETS_SEED")
+            .env("PATH", path_with_binary())
+            .env("KUSTOMIZE_PLUGIN_HOME", plugin_home());
+        if let Some(seed) = self.seed() {
+            cmd.env("AUTHELIA_SECRETS_SEED", seed);
+        }
+        cmd
+    }
+
+    /// Compares `actual` with `.expected/<file>`, or writes it when updating.
+    fn expect(&self, file: &str, actual: &str) {
+        let path = self.dir.join(".expected").join(file);
+        if updating() {
+            std::fs::write(&path, actual).unwrap();
+            return;
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_EXPECTED=1 to create it)", path.display()));
+        assert!(
+            expected == actual,
+            "{}: output differs from .expected/{file}\n--- expected\n{expected}\n--- actual\n{actual}",
+            self.name
+        );
+    }
+
+    fn copy(&self) -> tempfile::TempDir {
+        let tmp = tempdir();
+        copy_dir(&self.dir, tmp.path());
+        let _ = std::fs::remove_dir_all(tmp.path().join(".expected"));
+        tmp
+    }
+}
+
+fn status(out: &Output) -> i64 {
+    i64::from(out.status.code().unwrap_or(-1))
+}
+
+/// Our own lines from a failing kustomize run (kustomize adds timestamps and temp paths).
+fn our_lines(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("authelia-secrets:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn run_kustomize(example: &Example) {
+    let Some(builds) = example.config.get("kustomize").and_then(Value::as_array) else {
+        return;
+    };
+    if !have("kubectl") {
+        return;
+    }
+    for build in builds {
+        let dir = build.get("dir").and_then(Value::as_str).unwrap_or(".");
+        let want = build.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
+        let tmp = example.copy();
+        let run = || {
+            example
+                .command("kubectl")
+                .args(["kustomize", "--enable-alpha-plugins"])
+                .arg(tmp.path().join(dir))
+                .output()
+                .expect("kubectl")
+        };
+        let out = run();
+        assert_eq!(
+            status(&out),
+            want,
+            "{}: kubectl kustomize {dir}: {}",
+            example.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tag = dir.trim_matches('.').trim_matches('/').replace('/', "_");
+        let tag = if tag.is_empty() { "root".to_string() } else { tag };
+        if want == 0 {
+            let text = String::from_utf8(out.stdout.clone()).unwrap();
+            example.expect(&format!("kustomize-{tag}.yaml"), &text);
+            let again = run();
+            assert_eq!(out.stdout, again.stdout, "{}: two builds differ", example.name);
+        } else {
+            example.expect(&format!("kustomize-{tag}.txt"), &our_lines(&out.stderr));
+        }
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.email=test@example.com", "-c", "user.name=test", "-c", "core.autocrlf=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_kpt(example: &Example) {
+    let Some(kpt) = example.config.get("kpt") else {
+        return;
+    };
+    if !have("kpt") {
+        return;
+    }
+    let want = kpt.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
+    let tmp = example.copy();
+    let pkg = tmp.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    copy_dir(&example.dir, &pkg);
+    let _ = std::fs::remove_dir_all(pkg.join(".expected"));
+    git(&pkg, &["init", "-q"]);
+    git(&pkg, &["add", "-A"]);
+    git(&pkg, &["commit", "-q", "-m", "example"]);
+    let render = |results: &Path| {
+        example
+            .command("kpt")
+            .args(["fn", "render", "--allow-exec", "--truncate-output=false", "--results-dir"])
+            .arg(results)
+            .arg(&pkg)
+            .output()
+            .expect("kpt")
+    };
+    let mut diffs = Vec::new();
+    let mut all_results = Vec::new();
+    for round in 0..2 {
+        let results = tmp.path().join(format!("results-{round}"));
+        std::fs::create_dir(&results).unwrap();
+        let out = render(&results);
+        assert_eq!(
+            status(&out),
+            want,
+            "{} render {round}: {}{}",
+            example.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        git(&pkg, &["add", "-A"]);
+        diffs.push(git(&pkg, &["diff", "--cached"]));
+        all_results.push(std::fs::read_to_string(results.join("results.yaml")).unwrap_or_default());
+    }
+    assert_eq!(diffs[0], diffs[1], "{}: the second render changed files", example.name);
+    example.expect("kpt-diff.patch", &diffs[0]);
+    example.expect("kpt-results.yaml", &all_results[0]);
+}
+
+fn run_example(name: &str) {
+    let example = Example::load(name);
+    run_kustomize(&example);
+    run_kpt(&example);
+}
+
+#[test]
+fn every_example_has_a_test() {
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().to_string();
+        let this = std::fs::read_to_string(file!()).unwrap_or_else(|_| {
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples.rs")).unwrap()
+        });
+        if entry.path().join(".expected/config.yaml").is_file() && !this.contains(&format!("run_example(\"{name}\")")) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "examples without a test: {missing:?}");
+}
+
+#[test]
+fn quickstart() {
+    run_example("quickstart");
+}
+
+#[test]
+fn seed_guide() {
+    run_example("seed-guide");
+}
+
+#[test]
+fn seed_guide_generated() {
+    run_example("seed-guide-generated");
+}
