@@ -68,8 +68,30 @@ pub fn derive(
     generator: &Generator,
 ) -> Result<String, GenerateError> {
     let hk = Hkdf::<Sha256>::new(Some(DERIVATION_VERSION.as_bytes()), seed);
-    let mut okm = vec![0u8; OKM_LEN];
-    hk.expand(&info(binding, generator), &mut okm)
+    let info = info(binding, generator);
+    // HKDF-Expand's output is prefix-stable: expanding fewer bytes first, and the maximum only
+    // when they run out, gives the same value faster.
+    let first = match generator {
+        Generator::Random { length, .. } => (length * 2 + 64).min(OKM_LEN),
+        Generator::Rsa { .. } => 32,
+        Generator::Ecdsa { .. } => 4 * 66,
+    };
+    match derive_from(&hk, &info, generator, first) {
+        Err(GenerateError::Exhausted) if first < OKM_LEN => {
+            derive_from(&hk, &info, generator, OKM_LEN)
+        }
+        other => other,
+    }
+}
+
+fn derive_from(
+    hk: &Hkdf<Sha256>,
+    info: &[u8],
+    generator: &Generator,
+    len: usize,
+) -> Result<String, GenerateError> {
+    let mut okm = vec![0u8; len];
+    hk.expand(info, &mut okm)
         .map_err(|_| GenerateError::Exhausted)?;
     let value = match generator {
         Generator::Random { length, charset } => {
@@ -83,7 +105,10 @@ pub fn derive(
             pem
         }
         Generator::Ecdsa { curve, format } => {
-            keys::ec_pem(&okm, *curve, *format).map_err(GenerateError::Key)
+            keys::ec_pem(&okm, *curve, *format).map_err(|e| match e {
+                keys::KeyError::Scalar(_) => GenerateError::Exhausted,
+                other => GenerateError::Key(other),
+            })
         }
     };
     okm.fill(0);
