@@ -100,6 +100,10 @@ fn plan_changes(
     });
     let file_path = kpt_like
         .then(|| secret::new_file_path(resource::file_path(&config.origin), &config.secret_name));
+    // With `hashSuffix`, kustomize appends the hash itself to a Secret we emitted as a generator
+    // (and that a later transformer run finds marked); otherwise we name it ourselves.
+    let kustomize_hashes = config.rollout == Rollout::HashSuffix
+        && (generator || existing.is_some_and(secret::marked_for_kustomize_hash));
     let plan = Plan {
         config,
         values: &values,
@@ -108,7 +112,7 @@ fn plan_changes(
         needs_hash: generator && config.rollout == Rollout::HashSuffix,
     };
     let mut new_secret = secret::build(&plan, existing);
-    if config.rollout == Rollout::HashSuffix && !generator {
+    if config.rollout == Rollout::HashSuffix && !kustomize_hashes {
         set_name(&mut new_secret, &config.secret_name);
         let hashed = format!(
             "{}-{}",

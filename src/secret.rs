@@ -16,6 +16,16 @@ pub const KEYS_ANNOTATION: &str = "authelia-secrets.dev/keys";
 /// Asks kustomize to append its content hash to the name (generators only).
 pub const NEEDS_HASH_ANNOTATION: &str = "kustomize.config.k8s.io/needs-hash";
 
+/// How kustomize passes [`NEEDS_HASH_ANNOTATION`] on to later transformers.
+pub const NEEDS_HASH_INTERNAL_ANNOTATION: &str = "internal.config.kubernetes.io/needsHashSuffix";
+
+/// True when kustomize will append its hash to this Secret's name (it came from a generator
+/// marked with `needs-hash`).
+pub fn marked_for_kustomize_hash(secret: &Value) -> bool {
+    resource::annotation(secret, NEEDS_HASH_ANNOTATION) == Some("true")
+        || resource::annotation(secret, NEEDS_HASH_INTERNAL_ANNOTATION) == Some("enabled")
+}
+
 /// Secret values by key. Never printed.
 pub type Values = BTreeMap<String, Vec<u8>>;
 
@@ -197,6 +207,11 @@ pub fn checksum(secret: &Value) -> String {
 }
 
 /// kustomize's content hash of a Secret (`api/hasher`): the name suffix secretGenerator adds.
+///
+/// SHA-256 of the JSON `{"data":…,"kind":"Secret","name":"","type":…}` (keys sorted, plus
+/// `stringData` when present), first 10 hex digits with 0→g 1→h 3→k a→m e→t. The name is empty:
+/// kustomize looks it up as the single key "metadata/name", which finds nothing (checked against
+/// kubectl kustomize v5.5: a secretGenerator's suffix matches only with an empty name).
 pub fn kustomize_hash(secret: &Value) -> String {
     let sorted_map = |field: &str| -> Option<BTreeMap<String, Value>> {
         secret
@@ -206,7 +221,7 @@ pub fn kustomize_hash(secret: &Value) -> String {
     };
     let mut doc: BTreeMap<&str, Value> = BTreeMap::new();
     doc.insert("kind", json!("Secret"));
-    doc.insert("name", json!(resource::name(secret)));
+    doc.insert("name", json!(""));
     doc.insert(
         "type",
         json!(secret.get("type").and_then(Value::as_str).unwrap_or("")),

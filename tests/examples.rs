@@ -36,14 +36,20 @@ fn have(tool: &str) -> bool {
         .is_ok();
     if !ok {
         assert!(!in_ci(), "{tool} is not on PATH, and CI=true requires it");
-        eprintln!("!!! SKIPPING: {tool} is not on PATH; the example tests through {tool} did not run");
+        eprintln!(
+            "!!! SKIPPING: {tool} is not on PATH; the example tests through {tool} did not run"
+        );
     }
     ok
 }
 
 fn path_with_binary() -> String {
     let dir = binary().parent().expect("binary directory");
-    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 /// A plugin home holding the legacy plugins, made once per test process.
@@ -56,7 +62,11 @@ fn plugin_home() -> &'static Path {
             .arg(dir.path())
             .output()
             .expect("install-plugin");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         dir
     })
     .path()
@@ -73,7 +83,8 @@ impl Example {
         let dir = examples_dir().join(name);
         let text = std::fs::read(dir.join(".expected/config.yaml"))
             .unwrap_or_else(|e| panic!("{name}/.expected/config.yaml: {e}"));
-        let config = authelia_secrets::yaml::parse_document("config.yaml", &text).expect("config.yaml");
+        let config =
+            authelia_secrets::yaml::parse_document("config.yaml", &text).expect("config.yaml");
         Example {
             name: name.to_string(),
             dir,
@@ -103,8 +114,12 @@ impl Example {
             std::fs::write(&path, actual).unwrap();
             return;
         }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_EXPECTED=1 to create it)", path.display()));
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with UPDATE_EXPECTED=1 to create it)",
+                path.display()
+            )
+        });
         assert!(
             expected == actual,
             "{}: output differs from .expected/{file}\n--- expected\n{expected}\n--- actual\n{actual}",
@@ -162,12 +177,20 @@ fn run_kustomize(example: &Example) {
             String::from_utf8_lossy(&out.stderr)
         );
         let tag = dir.trim_matches('.').trim_matches('/').replace('/', "_");
-        let tag = if tag.is_empty() { "root".to_string() } else { tag };
+        let tag = if tag.is_empty() {
+            "root".to_string()
+        } else {
+            tag
+        };
         if want == 0 {
             let text = String::from_utf8(out.stdout.clone()).unwrap();
             example.expect(&format!("kustomize-{tag}.yaml"), &text);
             let again = run();
-            assert_eq!(out.stdout, again.stdout, "{}: two builds differ", example.name);
+            assert_eq!(
+                out.stdout, again.stdout,
+                "{}: two builds differ",
+                example.name
+            );
         } else {
             example.expect(&format!("kustomize-{tag}.txt"), &our_lines(&out.stderr));
         }
@@ -176,12 +199,23 @@ fn run_kustomize(example: &Example) {
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.email=test@example.com", "-c", "user.name=test", "-c", "core.autocrlf=false"])
+        .args([
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "user.name=test",
+            "-c",
+            "core.autocrlf=false",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -204,7 +238,13 @@ fn run_kpt(example: &Example) {
     let render = |results: &Path| {
         example
             .command("kpt")
-            .args(["fn", "render", "--allow-exec", "--truncate-output=false", "--results-dir"])
+            .args([
+                "fn",
+                "render",
+                "--allow-exec",
+                "--truncate-output=false",
+                "--results-dir",
+            ])
             .arg(results)
             .arg(&pkg)
             .output()
@@ -228,7 +268,11 @@ fn run_kpt(example: &Example) {
         diffs.push(git(&pkg, &["diff", "--cached"]));
         all_results.push(std::fs::read_to_string(results.join("results.yaml")).unwrap_or_default());
     }
-    assert_eq!(diffs[0], diffs[1], "{}: the second render changed files", example.name);
+    assert_eq!(
+        diffs[0], diffs[1],
+        "{}: the second render changed files",
+        example.name
+    );
     example.expect("kpt-diff.patch", &diffs[0]);
     example.expect("kpt-results.yaml", &all_results[0]);
 }
@@ -246,9 +290,12 @@ fn every_example_has_a_test() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().to_string();
         let this = std::fs::read_to_string(file!()).unwrap_or_else(|_| {
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples.rs")).unwrap()
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples.rs"))
+                .unwrap()
         });
-        if entry.path().join(".expected/config.yaml").is_file() && !this.contains(&format!("run_example(\"{name}\")")) {
+        if entry.path().join(".expected/config.yaml").is_file()
+            && !this.contains(&format!("run_example(\"{name}\")"))
+        {
             missing.push(name);
         }
     }
@@ -268,4 +315,14 @@ fn seed_guide() {
 #[test]
 fn seed_guide_generated() {
     run_example("seed-guide-generated");
+}
+
+#[test]
+fn overlays() {
+    run_example("overlays");
+}
+
+#[test]
+fn kustomize_generator() {
+    run_example("kustomize-generator");
 }
