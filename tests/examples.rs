@@ -326,3 +326,71 @@ fn overlays() {
 fn kustomize_generator() {
     run_example("kustomize-generator");
 }
+
+/// Builds one overlay of examples/overlays through kubectl kustomize.
+fn build_overlay(name: &str) -> Vec<Value> {
+    let example = Example::load("overlays");
+    let out = example
+        .command("kubectl")
+        .args(["kustomize", "--enable-alpha-plugins"])
+        .arg(example.dir.join("overlays").join(name))
+        .output()
+        .expect("kubectl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    authelia_secrets::yaml::parse_stream("kustomize", &out.stdout).unwrap()
+}
+
+fn secret_data(items: &[Value]) -> serde_json::Map<String, Value> {
+    items
+        .iter()
+        .find(|i| i["kind"] == "Secret")
+        .and_then(|s| s["data"].as_object())
+        .cloned()
+        .expect("a Secret with data")
+}
+
+#[test]
+fn production_overlay_is_complete_checks_clean_and_differs_from_staging() {
+    if !have("kubectl") {
+        return;
+    }
+    let production = build_overlay("production");
+    let staging = build_overlay("staging");
+    let prod = secret_data(&production);
+    let stag = secret_data(&staging);
+    let config_text = std::fs::read(examples_dir().join("overlays/overlays/production/authelia-secrets.yaml")).unwrap();
+    let config = authelia_secrets::yaml::parse_document("config", &config_text).unwrap();
+    let declared: Vec<&String> = config["spec"]["secrets"].as_object().unwrap().keys().collect();
+    let mut have_keys: Vec<&String> = prod.keys().collect();
+    have_keys.sort();
+    let mut want = declared.clone();
+    want.sort();
+    assert_eq!(have_keys, want, "production Secret keys");
+    for key in stag.keys() {
+        assert_ne!(stag[key], prod[key], "{key}: staging and production share a value");
+    }
+    // AutheliaSecretsCheck over the production output: no error, no warning.
+    let list = serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": production,
+        "functionConfig": {
+            "apiVersion": "authelia-secrets.dev/v1alpha1",
+            "kind": "AutheliaSecretsCheck",
+            "metadata": {"name": "check"},
+            "spec": {"autheliaVersion": "4.39"},
+        },
+    });
+    let mut child = Command::new(binary())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(list.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let result = authelia_secrets::yaml::parse_document("out", &out.stdout).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(result.get("results").is_none(), "check findings: {:?}", result.get("results"));
+}
