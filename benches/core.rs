@@ -12,7 +12,8 @@ struct BenchEnv;
 
 impl Environment for BenchEnv {
     fn var(&self, name: &str) -> Option<String> {
-        (name == "AUTHELIA_SECRETS_SEED").then(|| "benchmark-seed-0123456789abcdef-0123".to_string())
+        (name == "AUTHELIA_SECRETS_SEED")
+            .then(|| "benchmark-seed-0123456789abcdef-0123".to_string())
     }
     fn read_file(&self, _path: &str, _restricted: bool) -> Result<Vec<u8>, String> {
         Err("no files in benchmarks".into())

@@ -150,11 +150,15 @@ pub fn run_resource_list(
             return Ok(Outcome::Failed);
         }
     };
-    let root = list
-        .function_config
-        .as_ref()
-        .and_then(|fc| resource::annotation(fc, PACKAGE_PATH_ANNOTATION))
+    // The kustomization root when kustomize says so, else the kpt package, else the cwd.
+    let root = std::env::var_os(PLUGIN_ROOT_ENV)
         .map(PathBuf::from)
+        .or_else(|| {
+            list.function_config
+                .as_ref()
+                .and_then(|fc| resource::annotation(fc, PACKAGE_PATH_ANNOTATION))
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(default_root);
     let env = OsEnvironment::new(root);
     let result = process(list, Mode::Krm, &env);

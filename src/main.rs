@@ -51,27 +51,34 @@ fn parse_version(s: &str) -> Result<AutheliaVersion, String> {
         .ok_or_else(|| format!("unsupported Authelia version {s:?}; supported: 4.37, 4.38, 4.39"))
 }
 
+/// Prints to stdout; a closed pipe ends the program with an exit code instead of a panic.
+fn say(text: &str) -> Result<Outcome, authelia_secrets::Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map(|()| Outcome::Success)
+        .map_err(|e| authelia_secrets::Error::Write {
+            path: PathBuf::from("stdout"),
+            message: e.to_string(),
+        })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match (cli.command, cli.config) {
-        (Some(Command::Seed), _) => io::new_seed().map(|s| {
-            println!("{s}");
-            Outcome::Success
-        }),
+        (Some(Command::Seed), _) => io::new_seed().and_then(|s| say(&format!("{s}\n"))),
         (Some(Command::InstallPlugin { dir }), _) => {
-            io::install_plugin(dir, &authelia_secrets::KINDS).map(|paths| {
-                for p in paths {
-                    println!("installed {}", p.display());
-                }
-                Outcome::Success
+            io::install_plugin(dir, &authelia_secrets::KINDS).and_then(|paths| {
+                let lines: String = paths
+                    .iter()
+                    .map(|p| format!("installed {}\n", p.display()))
+                    .collect();
+                say(&lines)
             })
         }
         (Some(Command::Catalog { authelia_version }), _) => {
-            print!(
-                "{}",
-                authelia_secrets::catalog_table::render(authelia_version)
-            );
-            Ok(Outcome::Success)
+            say(&authelia_secrets::catalog_table::render(authelia_version))
         }
         (None, Some(config)) => io::run_legacy(
             &config,

@@ -155,17 +155,21 @@ impl KrmResult {
 impl fmt::Display for KrmResult {
     /// One line for humans: `error: Deployment/authelia spec.x: message`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:", self.severity.as_str())?;
+        let mut location = String::new();
         if let Some(r) = &self.resource_ref {
-            write!(f, " {r}")?;
+            location.push_str(&format!(" {r}"));
         }
         if let Some(p) = &self.field {
-            write!(f, " {p}")?;
+            location.push_str(&format!(" {p}"));
         }
         if let Some(file) = &self.file {
-            write!(f, " [{}]", file.path)?;
+            location.push_str(&format!(" [{}]", file.path));
         }
-        write!(f, ": {}", self.message)
+        if location.is_empty() {
+            write!(f, "{}: {}", self.severity.as_str(), self.message)
+        } else {
+            write!(f, "{}:{location}: {}", self.severity.as_str(), self.message)
+        }
     }
 }
 

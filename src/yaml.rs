@@ -22,6 +22,8 @@ pub struct Limits {
     pub max_events: usize,
     /// Most documents in a multi-document stream.
     pub max_documents: usize,
+    /// Most parser events that alias expansion may add (a "billion laughs" stops here).
+    pub max_replayed_events: usize,
 }
 
 /// The limits in force.
@@ -30,6 +32,7 @@ pub const LIMITS: Limits = Limits {
     max_aliases: 10_000,
     max_events: 400_000_000,
     max_documents: 1_000_000,
+    max_replayed_events: 100_000,
 };
 
 /// Integers beyond this magnitude cannot be held exactly by a float; we refuse to round them.
@@ -44,11 +47,15 @@ fn options() -> serde_saphyr::Options {
     budget.max_documents = LIMITS.max_documents;
     budget.max_total_scalar_bytes = usize::MAX;
     budget.max_reader_input_bytes = None;
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = LIMITS.max_replayed_events;
+    alias_limits.max_replay_stack_depth = 16;
     serde_saphyr::options! {
         strict_booleans: true,
         legacy_octal_numbers: true,
         with_snippet: false,
         budget: Some(budget),
+        alias_limits: alias_limits,
     }
 }
 

@@ -336,7 +336,11 @@ fn build_overlay(name: &str) -> Vec<Value> {
         .arg(example.dir.join("overlays").join(name))
         .output()
         .expect("kubectl");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     authelia_secrets::yaml::parse_stream("kustomize", &out.stdout).unwrap()
 }
 
@@ -358,16 +362,25 @@ fn production_overlay_is_complete_checks_clean_and_differs_from_staging() {
     let staging = build_overlay("staging");
     let prod = secret_data(&production);
     let stag = secret_data(&staging);
-    let config_text = std::fs::read(examples_dir().join("overlays/overlays/production/authelia-secrets.yaml")).unwrap();
+    let config_text =
+        std::fs::read(examples_dir().join("overlays/overlays/production/authelia-secrets.yaml"))
+            .unwrap();
     let config = authelia_secrets::yaml::parse_document("config", &config_text).unwrap();
-    let declared: Vec<&String> = config["spec"]["secrets"].as_object().unwrap().keys().collect();
+    let declared: Vec<&String> = config["spec"]["secrets"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
     let mut have_keys: Vec<&String> = prod.keys().collect();
     have_keys.sort();
     let mut want = declared.clone();
     want.sort();
     assert_eq!(have_keys, want, "production Secret keys");
     for key in stag.keys() {
-        assert_ne!(stag[key], prod[key], "{key}: staging and production share a value");
+        assert_ne!(
+            stag[key], prod[key],
+            "{key}: staging and production share a value"
+        );
     }
     // AutheliaSecretsCheck over the production output: no error, no warning.
     let list = serde_json::json!({
@@ -388,9 +401,22 @@ fn production_overlay_is_complete_checks_clean_and_differs_from_staging() {
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(list.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(list.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let result = authelia_secrets::yaml::parse_document("out", &out.stdout).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(result.get("results").is_none(), "check findings: {:?}", result.get("results"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        result.get("results").is_none(),
+        "check findings: {:?}",
+        result.get("results")
+    );
 }
