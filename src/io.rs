@@ -137,7 +137,7 @@ pub fn run_resource_list(
             "is empty: expected a ResourceList (run `authelia-secrets --help` for usage)",
         ))
     } else {
-        yaml::parse_document("stdin", &bytes).and_then(|doc| ResourceList::from_value("stdin", doc))
+        ResourceList::parse("stdin", &bytes)
     };
     let list = match parsed {
         Ok(list) => list,
@@ -166,7 +166,7 @@ pub fn run_resource_list(
     if failed {
         report(err, &result.results);
     }
-    write_all(out, &yaml::emit(&result.into_value())?)?;
+    write_all(out, &result.emit(&bytes)?)?;
     Ok(if failed {
         Outcome::Failed
     } else {

@@ -58,7 +58,7 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
     };
     let changes = plan_changes(&list.items, &config, generator, env, &mut results);
     if !any_error(&results) {
-        apply(&mut list.items, changes);
+        apply(&mut list, changes);
     }
     list.results.extend(results);
     list
@@ -71,11 +71,11 @@ struct Changes {
     append: Vec<Value>,
 }
 
-fn apply(items: &mut Vec<Value>, changes: Changes) {
+fn apply(list: &mut ResourceList, changes: Changes) {
     for (i, v) in changes.replace {
-        items[i] = v;
+        list.replace_item(i, v);
     }
-    items.extend(changes.append);
+    list.items.extend(changes.append);
 }
 
 fn plan_changes(

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::result::KrmResult;
+use crate::yaml::{self, ItemSpan};
 use serde_json::{Value, json};
 
 /// The ResourceList apiVersions we accept; the output echoes the input's.
@@ -18,6 +19,8 @@ pub struct ResourceList {
     pub items: Vec<Value>,
     pub function_config: Option<Value>,
     pub results: Vec<KrmResult>,
+    /// Per item, where its text sits in the input (for verbatim output); `None`: re-emit.
+    spans: Vec<Option<ItemSpan>>,
 }
 
 impl ResourceList {
@@ -28,7 +31,48 @@ impl ResourceList {
             items,
             function_config: None,
             results: Vec::new(),
+            spans: Vec::new(),
         }
+    }
+
+    /// Parses input text: one YAML document holding a ResourceList.
+    pub fn parse(source_name: &str, bytes: &[u8]) -> Result<Self> {
+        let (doc, spans) = yaml::parse_resource_list(source_name, bytes)?;
+        let mut list = Self::from_value(source_name, doc)?;
+        if spans.len() == list.items.len() {
+            list.spans = spans;
+        }
+        Ok(list)
+    }
+
+    /// Replaces item `index`; its original text no longer applies.
+    pub fn replace_item(&mut self, index: usize, item: Value) {
+        self.items[index] = item;
+        if let Some(span) = self.spans.get_mut(index) {
+            *span = None;
+        }
+    }
+
+    /// Writes the list; unchanged items are copied from `source`, the text it was parsed from.
+    pub fn emit(self, source: &[u8]) -> Result<String> {
+        let source = std::str::from_utf8(source).unwrap_or("");
+        let spans = if source.is_empty() {
+            Vec::new()
+        } else {
+            self.spans
+        };
+        let header = json!({"apiVersion": self.api_version, "kind": "ResourceList"});
+        let mut rest = serde_json::Map::new();
+        if let Some(fc) = self.function_config {
+            rest.insert("functionConfig".into(), fc);
+        }
+        if !self.results.is_empty() {
+            rest.insert(
+                "results".into(),
+                Value::Array(self.results.iter().map(KrmResult::to_value).collect()),
+            );
+        }
+        yaml::emit_resource_list(&header, &self.items, &spans, source, &Value::Object(rest))
     }
 
     /// Checks the shape of a parsed document and takes it apart.
@@ -110,6 +154,7 @@ impl ResourceList {
             items,
             function_config,
             results: Vec::new(),
+            spans: Vec::new(),
         })
     }
 

@@ -6,6 +6,7 @@
 //! for another type. Limits (depth, aliases, size) are set here; see [`LIMITS`].
 
 use crate::error::{Error, Result};
+use serde::Deserialize;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
@@ -151,6 +152,253 @@ fn check_numbers(source_name: &str, value: &Value, path: &mut String) -> Result<
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// Where one block-style item of a ResourceList sits in the input text, so an item the function
+/// leaves alone can be written back byte for byte (kpt keeps a file's styles only if we do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemSpan {
+    /// Byte offset of the line holding the item's `-`.
+    start: usize,
+    /// Byte offset just past the item's last line.
+    end: usize,
+    /// Column of the `-`.
+    dash: usize,
+}
+
+/// The top level of a ResourceList, read in one pass with the position of every item.
+#[derive(Deserialize)]
+struct RawList {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<Value>,
+    kind: Option<Value>,
+    items: Option<Vec<serde_saphyr::Spanned<Value>>>,
+    #[serde(rename = "functionConfig")]
+    function_config: Option<Value>,
+}
+
+/// Parses a ResourceList document and locates its items in the text.
+///
+/// Returns the document and, per item, its span when the item can be copied verbatim (a block
+/// mapping without anchors, aliases, tags or carriage returns); `None` items are re-emitted.
+pub fn parse_resource_list(
+    source_name: &str,
+    bytes: &[u8],
+) -> Result<(Value, Vec<Option<ItemSpan>>)> {
+    let text = utf8(source_name, bytes)?;
+    check_text(source_name, text)?;
+    let raw: RawList = match serde_saphyr::from_str_with_options(text, options()) {
+        Ok(raw) => raw,
+        // Not the usual shape: parse generically so the caller can say what is wrong.
+        Err(_) => return parse_document(source_name, bytes).map(|doc| (doc, Vec::new())),
+    };
+    let mut doc = Map::new();
+    if let Some(v) = raw.api_version {
+        doc.insert("apiVersion".into(), v);
+    }
+    if let Some(v) = raw.kind {
+        doc.insert("kind".into(), v);
+    }
+    let mut spans = Vec::new();
+    if let Some(items) = raw.items {
+        let starts: Vec<Option<(usize, usize)>> = items
+            .iter()
+            .map(|i| {
+                let start = i.referenced.span().byte_offset()? as usize;
+                let column = (i.referenced.column() as usize).checked_sub(1)?;
+                Some((start, column))
+            })
+            .collect();
+        let dashes: Vec<Option<(usize, usize)>> = starts
+            .iter()
+            .map(|s| s.and_then(|(start, _)| dash_line(text, start)))
+            .collect();
+        let mut values = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let next = match starts.get(index + 1) {
+                None => None,
+                Some(_) => match dashes[index + 1] {
+                    Some((line, _)) => Some(line),
+                    // The next item's start cannot be placed: do not guess where this one ends.
+                    None => {
+                        spans.push(None);
+                        values.push(item.value);
+                        continue;
+                    }
+                },
+            };
+            let span = match (starts[index], dashes[index]) {
+                (Some((start, column)), Some((line, dash))) => {
+                    item_span(text, start, column, line, dash, next)
+                }
+                _ => None,
+            };
+            spans.push(span);
+            values.push(item.value);
+        }
+        doc.insert("items".into(), Value::Array(values));
+    }
+    if let Some(v) = raw.function_config {
+        doc.insert("functionConfig".into(), v);
+    }
+    let doc = Value::Object(doc);
+    check_numbers(source_name, &doc, &mut String::new())?;
+    Ok((doc, spans))
+}
+
+/// The line holding the `-` of the sequence entry whose content starts at `start`, and the
+/// column of that `-`. The dash may stand on an earlier line followed only by a comment
+/// (`- # note` then the keys below it), as kpt writes an item with a head comment.
+fn dash_line(text: &str, start: usize) -> Option<(usize, usize)> {
+    let mut line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..start];
+    if before.trim() == "-" {
+        return Some((line_start, before.find('-')?));
+    }
+    if !before.bytes().all(|b| b == b' ') {
+        return None;
+    }
+    // Walk up over comment lines to the dash line.
+    while line_start > 0 {
+        let prev_start = text[..line_start - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[prev_start..line_start - 1];
+        let trimmed = line.trim_start();
+        let dash = line.len() - trimmed.len();
+        if let Some(after) = trimmed.strip_prefix('-') {
+            let after = after.trim_start();
+            return (after.is_empty() || after.starts_with('#')).then_some((prev_start, dash));
+        }
+        if !(trimmed.is_empty() || trimmed.starts_with('#')) {
+            return None;
+        }
+        line_start = prev_start;
+    }
+    None
+}
+
+/// The span of the item whose keys start at `start` (column `column`) under the `-` at
+/// `dash` on the line at `line`, if its text can be copied as it is.
+fn item_span(
+    text: &str,
+    start: usize,
+    column: usize,
+    line: usize,
+    dash: usize,
+    next: Option<usize>,
+) -> Option<ItemSpan> {
+    let first = text[start..].chars().next()?;
+    if !(first.is_alphanumeric() || first == '_') || column <= dash {
+        return None;
+    }
+    let end = match next {
+        Some(n) => n,
+        None => {
+            // The last item ends before the next line that starts at column 0 (a top-level key
+            // or a document marker); comments do not end it.
+            let mut offset = text[start..]
+                .find('\n')
+                .map_or(text.len(), |i| start + i + 1);
+            while offset < text.len() {
+                let rest = &text[offset..];
+                let c = rest.as_bytes()[0];
+                if c != b' ' && c != b'#' && c != b'\n' {
+                    break;
+                }
+                offset += rest.find('\n').map_or(rest.len(), |i| i + 1);
+            }
+            offset
+        }
+    };
+    if end <= start {
+        return None;
+    }
+    let body = &text[line..end];
+    if body.contains('\r') || has_tab_indent(body) || has_node_props(&text[start..end]) {
+        return None;
+    }
+    // Lines after the keys' first line are indented at least to the keys, or are blank or
+    // comments.
+    for l in text[start..end].split('\n').skip(1) {
+        let indent = l.len() - l.trim_start_matches(' ').len();
+        let rest = l.trim_start();
+        if indent < column && !rest.is_empty() && !rest.starts_with('#') {
+            return None;
+        }
+    }
+    Some(ItemSpan {
+        start: line,
+        end,
+        dash,
+    })
+}
+
+fn has_tab_indent(body: &str) -> bool {
+    body.split('\n')
+        .any(|l| l.trim_start_matches(' ').starts_with('\t'))
+}
+
+/// True when the text may hold an anchor (`&a`), alias (`*a`), tag (`!t`) or merge key (`<<`).
+fn has_node_props(body: &str) -> bool {
+    let bytes = body.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        let before = if i == 0 { b' ' } else { bytes[i - 1] };
+        let after = bytes.get(i + 1).copied().unwrap_or(b' ');
+        let token_start = matches!(before, b' ' | b'[' | b'{' | b',' | b'\n');
+        (matches!(b, b'&' | b'*' | b'!') && token_start && !after.is_ascii_whitespace())
+            || (b == b'<' && after == b'<')
+    })
+}
+
+/// Emits a ResourceList: items with a span are copied from `source` (shifted to column 2),
+/// the others are emitted. `rest` holds the keys after `items` (functionConfig, results).
+pub fn emit_resource_list(
+    header: &Value,
+    items: &[Value],
+    spans: &[Option<ItemSpan>],
+    source: &str,
+    rest: &Value,
+) -> Result<String> {
+    let mut out = emit(header)?;
+    if items.is_empty() {
+        out.push_str("items: []\n");
+    } else {
+        out.push_str("items:\n");
+    }
+    for (i, item) in items.iter().enumerate() {
+        match spans.get(i).copied().flatten() {
+            Some(span) => copy_item(&mut out, source, span),
+            None => {
+                let text = emit(item)?;
+                for (n, line) in text.lines().enumerate() {
+                    if n == 0 {
+                        out.push_str("- ");
+                    } else if !line.is_empty() {
+                        out.push_str("  ");
+                    }
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    if rest.as_object().is_some_and(|m| !m.is_empty()) {
+        out.push_str(&emit(rest)?);
+    }
+    Ok(out)
+}
+
+fn copy_item(out: &mut String, source: &str, span: ItemSpan) {
+    let body = &source[span.start..span.end];
+    let body = body.strip_suffix('\n').unwrap_or(body);
+    for line in body.split('\n') {
+        if line.len() >= span.dash && line.as_bytes()[..span.dash].iter().all(|b| *b == b' ') {
+            out.push_str(&line[span.dash..]);
+        } else {
+            // Blank lines and comments that sit left of the dash.
+            out.push_str(line.trim_start());
+        }
+        out.push('\n');
     }
 }
 
@@ -301,6 +549,47 @@ mod tests {
             emit(&ok).unwrap(),
             "a: 18446744073709551615\nb: -9223372036854775808\n"
         );
+    }
+
+    fn list_round_trip(text: &str) -> (String, Vec<Option<ItemSpan>>) {
+        let (doc, spans) = parse_resource_list("t", text.as_bytes()).unwrap();
+        let header = serde_json::json!({"apiVersion": doc["apiVersion"], "kind": doc["kind"]});
+        let items = doc["items"].as_array().cloned().unwrap_or_default();
+        let rest = serde_json::json!({});
+        let out = emit_resource_list(&header, &items, &spans, text, &rest).unwrap();
+        let back = parse_document("out", out.as_bytes()).unwrap();
+        assert_eq!(back["items"], doc["items"], "{out}");
+        (out, spans)
+    }
+
+    #[test]
+    fn untouched_items_keep_their_text() {
+        let text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1 # c\n  kind: ConfigMap\n  data:\n    mode: 0644\n    flow: [a, \"yes\"]\n    s: |\n      one\n\n        two\n# left comment\n  # trailing\n-   kind: X\n    n: ~\n";
+        let (out, spans) = list_round_trip(text);
+        assert!(spans.iter().all(Option::is_some));
+        assert!(
+            out.contains("    mode: 0644\n    flow: [a, \"yes\"]\n"),
+            "{out}"
+        );
+        assert!(out.contains("-   kind: X\n    n: ~\n"), "{out}");
+    }
+
+    #[test]
+    fn indented_items_and_head_comments_are_copied() {
+        let text = "apiVersion: v1\nkind: ResourceList\nitems:\n  - # head\n    a: 1\n  - b: 2\nfunctionConfig: {}\n";
+        let (out, spans) = list_round_trip(text);
+        assert!(spans.iter().all(Option::is_some), "{spans:?}");
+        assert!(out.contains("items:\n- # head\n  a: 1\n- b: 2\n"), "{out}");
+    }
+
+    #[test]
+    fn items_with_anchors_flow_style_or_crlf_are_reemitted() {
+        let text = "apiVersion: v1\nkind: ResourceList\nitems:\n- a: &x 1\n  b: *x\n- {\"k\": 1}\n- t: !!str 5\n";
+        let (_, spans) = list_round_trip(text);
+        assert_eq!(spans, vec![None, None, None]);
+        let crlf = "apiVersion: v1\r\nkind: ResourceList\r\nitems:\r\n- a: 1\r\n";
+        let (_, spans) = list_round_trip(crlf);
+        assert_eq!(spans, vec![None]);
     }
 
     #[test]
