@@ -285,21 +285,26 @@ fn run_example(name: &str) {
 
 #[test]
 fn every_example_has_a_test() {
+    let this =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples.rs"))
+            .unwrap();
     let mut missing = Vec::new();
     for entry in std::fs::read_dir(examples_dir()).unwrap() {
         let entry = entry.unwrap();
+        if !entry.path().is_dir() {
+            continue;
+        }
         let name = entry.file_name().to_string_lossy().to_string();
-        let this = std::fs::read_to_string(file!()).unwrap_or_else(|_| {
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples.rs"))
-                .unwrap()
-        });
-        if entry.path().join(".expected/config.yaml").is_file()
-            && !this.contains(&format!("run_example(\"{name}\")"))
-        {
+        let tested = this.contains(&format!("run_example(\"{name}\")"))
+            || this.contains(&format!("Example::load(\"{name}\")"));
+        if !entry.path().join(".expected/config.yaml").is_file() || !tested {
             missing.push(name);
         }
     }
-    assert!(missing.is_empty(), "examples without a test: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "examples without .expected/config.yaml or a test: {missing:?}"
+    );
 }
 
 #[test]
@@ -418,5 +423,141 @@ fn production_overlay_is_complete_checks_clean_and_differs_from_staging() {
         result.get("results").is_none(),
         "check findings: {:?}",
         result.get("results")
+    );
+}
+
+/// Runs the binary in KRM mode on `input` with the example's seed; returns stdout.
+fn krm(example: &Example, input: &str) -> String {
+    use std::io::Write as _;
+    let mut cmd = Command::new(binary());
+    cmd.env_remove("AUTHELIA_SECRETS_SEED")
+        .env_remove("KUSTOMIZE_PLUGIN_CONFIG_ROOT")
+        .current_dir(&example.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(seed) = example.seed() {
+        cmd.env("AUTHELIA_SECRETS_SEED", seed);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Adds the annotations kustomize (`kustomize.config.k8s.io/id`) and kyaml's reader and
+/// function runner (index, ids) put on every item of a transformer's input.
+fn as_kustomize_sends(mut item: Value, index: usize, id_yaml: &str) -> Value {
+    let annotations = item["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .entry("annotations")
+        .or_insert_with(|| serde_json::json!({}));
+    let a = annotations.as_object_mut().unwrap();
+    a.insert(
+        "kustomize.config.k8s.io/id".into(),
+        Value::String(id_yaml.into()),
+    );
+    for key in [
+        "config.kubernetes.io/index",
+        "internal.config.kubernetes.io/index",
+    ] {
+        a.insert(key.into(), Value::String("0".into()));
+    }
+    a.insert(
+        "internal.config.kubernetes.io/annotations-migration-resource-id".into(),
+        Value::String(index.to_string()),
+    );
+    for key in ["internal.config.kubernetes.io/id", "config.k8s.io/id"] {
+        a.insert(key.into(), Value::String((index + 1).to_string()));
+    }
+    item
+}
+
+#[test]
+fn kustomize_krm_exec() {
+    let example = Example::load("kustomize-krm-exec");
+    // Generator form: kustomize sends the config alone (kustomize-sends/generator.yaml).
+    let generator_input =
+        std::fs::read_to_string(example.dir.join("kustomize-sends/generator.yaml")).unwrap();
+    let config_text = std::fs::read(example.dir.join("authelia-secrets.yaml")).unwrap();
+    let config = authelia_secrets::yaml::parse_document("config", &config_text).unwrap();
+    let sent = authelia_secrets::yaml::parse_document("generator.yaml", generator_input.as_bytes())
+        .unwrap();
+    let mut expected_fc = config.clone();
+    expected_fc["metadata"]["annotations"]["config.kubernetes.io/local-config"] =
+        Value::String("true".into());
+    assert_eq!(
+        sent["functionConfig"], expected_fc,
+        "generator.yaml is out of date with authelia-secrets.yaml"
+    );
+    let generated = krm(&example, &generator_input);
+    example.expect("generator-output.yaml", &generated);
+    let generated = authelia_secrets::yaml::parse_document("out", generated.as_bytes()).unwrap();
+    let secret = generated["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "Secret")
+        .cloned()
+        .expect("the generator emits the Secret");
+    assert_eq!(
+        secret["metadata"]["annotations"]["kustomize.config.k8s.io/needs-hash"],
+        Value::String("true".into())
+    );
+
+    // Transformer form: every resource, the generated Secret as kustomize keeps it (needs-hash
+    // turned into its internal markers), each with kustomize's and kyaml's annotations.
+    let deployment_text = std::fs::read(example.dir.join("deployment.yaml")).unwrap();
+    let deployment =
+        authelia_secrets::yaml::parse_document("deployment", &deployment_text).unwrap();
+    let mut kept = secret.clone();
+    let a = kept["metadata"]["annotations"].as_object_mut().unwrap();
+    a.remove("kustomize.config.k8s.io/needs-hash");
+    a.insert(
+        "internal.config.kubernetes.io/needsHashSuffix".into(),
+        Value::String("enabled".into()),
+    );
+    a.insert(
+        "internal.config.kubernetes.io/generatorBehavior".into(),
+        Value::String("unspecified".into()),
+    );
+    let items = vec![
+        as_kustomize_sends(
+            deployment,
+            0,
+            "group: apps\nkind: Deployment\nname: authelia\nversion: v1\n",
+        ),
+        as_kustomize_sends(kept, 1, "kind: Secret\nname: authelia\nversion: v1\n"),
+    ];
+    let transformer_input = serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": items,
+        "functionConfig": expected_fc,
+    });
+    let transformer_input = authelia_secrets::yaml::emit(&transformer_input).unwrap();
+    example.expect("transformer-input.yaml", &transformer_input);
+    let transformed = krm(&example, &transformer_input);
+    example.expect("transformer-output.yaml", &transformed);
+    let out = authelia_secrets::yaml::parse_document("out", transformed.as_bytes()).unwrap();
+    let items = out["items"].as_array().unwrap();
+    let secret = items.iter().find(|i| i["kind"] == "Secret").unwrap();
+    // kustomize appends the hash itself: the name stays, the marker stays.
+    assert_eq!(secret["metadata"]["name"], "authelia");
+    let dep = items.iter().find(|i| i["kind"] == "Deployment").unwrap();
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
+        "authelia"
     );
 }
