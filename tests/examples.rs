@@ -561,3 +561,8 @@ fn kustomize_krm_exec() {
         "authelia"
     );
 }
+
+#[test]
+fn kpt_package() {
+    run_example("kpt-package");
+}
