@@ -295,3 +295,101 @@ fn set_executable(path: &Path) -> Result<()> {
 fn set_executable(_path: &Path) -> Result<()> {
     Ok(())
 }
+
+/// `export`: writes the Component (secretGenerator inputs, kustomization, patches) into `dir`.
+///
+/// Files whose content would change are left alone unless `force`; then nothing is written.
+pub fn run_export(
+    config_path: &Path,
+    dir: &Path,
+    force: bool,
+    track_values: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome> {
+    let name = config_path.display().to_string();
+    let bytes = std::fs::read(config_path).map_err(|e| Error::Read {
+        path: config_path.to_path_buf(),
+        message: plain(&e),
+    })?;
+    let config = yaml::parse_document(&name, &bytes)?;
+    let root = config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let env = OsEnvironment::new(root);
+    let (mut files, results) = match crate::export::plan(&config, &env) {
+        Ok(planned) => planned,
+        Err(results) => {
+            report(err, &results);
+            return Ok(Outcome::Failed);
+        }
+    };
+    report(err, &results);
+    if !track_values {
+        files.push(crate::export::ExportFile {
+            path: ".gitignore".into(),
+            contents: format!(
+                "# Written by authelia-secrets export: the secret values stay out of Git.\n/{}/\n",
+                crate::export::VALUES_DIR
+            )
+            .into_bytes(),
+            secret: false,
+        });
+    }
+    let conflicts: Vec<String> = files
+        .iter()
+        .filter(|f| std::fs::read(dir.join(&f.path)).is_ok_and(|old| old != f.contents))
+        .map(|f| f.path.clone())
+        .collect();
+    if !conflicts.is_empty() && !force {
+        let _ = writeln!(
+            err,
+            "authelia-secrets: error: {} already holds other content in {}; nothing was written (use --force to replace)",
+            dir.display(),
+            conflicts.join(", ")
+        );
+        return Ok(Outcome::Failed);
+    }
+    for f in &files {
+        let path = dir.join(&f.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::Write {
+                path: parent.to_path_buf(),
+                message: plain(&e),
+            })?;
+        }
+        write_file(&path, &f.contents, f.secret)?;
+    }
+    let _ = writeln!(
+        out,
+        "wrote {} files to {}; list it under `components:` in your kustomization",
+        files.len(),
+        dir.display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// Writes a file; secret values get mode 0600 before any byte is written.
+fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<()> {
+    let fail = |e: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        message: plain(&e),
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(fail)?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(fail)?;
+    }
+    file.write_all(contents).map_err(fail)
+}

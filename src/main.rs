@@ -38,6 +38,28 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Print the JSON Schema of a config kind (for editors and validators).
+    Schema {
+        /// AutheliaSecrets or AutheliaSecretsCheck.
+        #[arg(long, default_value = "AutheliaSecrets")]
+        kind: String,
+    },
+    /// Write the Secret's values and the workload patches as a kustomize Component, for
+    /// pipelines that cannot run plugins (Flux, kubectl apply -k).
+    Export {
+        /// The AutheliaSecrets config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The folder to write (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Replace files whose content differs.
+        #[arg(long)]
+        force: bool,
+        /// Do not write the .gitignore that keeps the value files out of Git.
+        #[arg(long)]
+        track_values: bool,
+    },
     /// Print the Authelia secrets this tool knows, with their env vars.
     Catalog {
         /// Authelia version whose env var names to show (4.37, 4.38, 4.39).
@@ -77,6 +99,34 @@ fn main() -> ExitCode {
                 say(&lines)
             })
         }
+        (Some(Command::Schema { kind }), _) => match authelia_secrets::schema::for_kind(&kind) {
+            Some(schema) => say(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            )),
+            None => {
+                eprintln!(
+                    "authelia-secrets: error: unknown kind {kind:?}; expected AutheliaSecrets or AutheliaSecretsCheck"
+                );
+                return ExitCode::from(2);
+            }
+        },
+        (
+            Some(Command::Export {
+                config,
+                dir,
+                force,
+                track_values,
+            }),
+            _,
+        ) => io::run_export(
+            &config,
+            &dir,
+            force,
+            track_values,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr(),
+        ),
         (Some(Command::Catalog { authelia_version }), _) => {
             say(&authelia_secrets::catalog_table::render(authelia_version))
         }

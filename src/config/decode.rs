@@ -15,7 +15,7 @@ use crate::yaml::Map;
 use serde_json::Value;
 
 const TOP_FIELDS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
-const SPEC_FIELDS: [&str; 10] = [
+pub(crate) const SPEC_FIELDS: [&str; 10] = [
     "autheliaVersion",
     "secretName",
     "mountPath",
@@ -27,7 +27,7 @@ const SPEC_FIELDS: [&str; 10] = [
     "allowFilesOutsideRoot",
     "namespace",
 ];
-const SECRET_FIELDS: [&str; 12] = [
+pub(crate) const SECRET_FIELDS: [&str; 12] = [
     "type",
     "length",
     "charset",
@@ -42,8 +42,9 @@ const SECRET_FIELDS: [&str; 12] = [
     "mountOnly",
 ];
 const GENERATOR_FIELDS: [&str; 6] = ["type", "length", "charset", "bits", "curve", "format"];
-const WORKLOAD_FIELDS: [&str; 5] = ["kind", "name", "namespace", "container", "initContainers"];
-const MAX_LENGTH: u64 = 1024;
+pub(crate) const WORKLOAD_FIELDS: [&str; 5] =
+    ["kind", "name", "namespace", "container", "initContainers"];
+pub(crate) const MAX_LENGTH: u64 = 1024;
 
 /// Loads the function config (an `AutheliaSecrets` or a `ConfigMap`).
 ///

@@ -7,8 +7,10 @@ mod check;
 mod configmap;
 mod decode;
 
+pub(crate) use check::CHECK_SPEC_FIELDS;
 pub use check::load_check;
 pub use decode::load;
+pub(crate) use decode::{MAX_LENGTH, SECRET_FIELDS, SPEC_FIELDS, WORKLOAD_FIELDS};
 
 use crate::catalog::{AutheliaVersion, Entry, Generator};
 

@@ -1,0 +1,228 @@
+//! `authelia-secrets export`: plain kustomize (no plugins) must give the same Secret values and
+//! workload wiring as the function, and the command must never clobber or leak.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{copy_dir, examples_dir, in_ci, run, run_program, tempdir};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const SEED: &str = "overlays-example-seed-do-not-use-00001";
+
+fn have_kubectl() -> bool {
+    let ok = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok();
+    if !ok {
+        assert!(!in_ci(), "kubectl is required when CI=true");
+        eprintln!("!!! SKIPPING: kubectl is not on PATH");
+    }
+    ok
+}
+
+fn production_config() -> std::path::PathBuf {
+    examples_dir().join("overlays/overlays/production/authelia-secrets.yaml")
+}
+
+fn export(dir: &Path, extra: &[&str], seed: &str) -> common::Output {
+    let config = production_config();
+    let mut args = vec![
+        "export",
+        "--config",
+        config.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(
+        &args,
+        b"",
+        &[("AUTHELIA_SECRETS_SEED", seed)],
+        dir.parent().unwrap(),
+    )
+}
+
+fn build(args: &[&str], envs: &[(&str, &str)], cwd: &Path) -> Vec<Value> {
+    let out = run_program("kubectl", args, b"", envs, cwd);
+    assert_eq!(out.code, 0, "kubectl {args:?}: {}", out.stderr);
+    authelia_secrets::yaml::parse_stream("kubectl", &out.stdout).unwrap()
+}
+
+fn decoded_data(items: &[Value]) -> BTreeMap<String, Vec<u8>> {
+    let secret = items
+        .iter()
+        .find(|i| i["kind"] == "Secret")
+        .expect("a Secret");
+    secret["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let text: String = v.as_str().unwrap().split_whitespace().collect();
+            (k.clone(), STANDARD.decode(text).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn plain_kustomize_gives_the_functions_secret_and_wiring() {
+    if !have_kubectl() {
+        return;
+    }
+    let tmp = tempdir();
+    copy_dir(
+        &examples_dir().join("overlays/base"),
+        &tmp.path().join("base"),
+    );
+    let component = tmp.path().join("component");
+    let out = export(&component, &[], SEED);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(
+        root.join("kustomization.yaml"),
+        "namespace: auth\nresources: [../base]\ncomponents: [../component]\n",
+    )
+    .unwrap();
+    let plain = build(&["kustomize", root.to_str().unwrap()], &[], tmp.path());
+
+    let plugins = tmp.path().join("plugins");
+    let installed = run(
+        &["install-plugin", "--dir", plugins.to_str().unwrap()],
+        b"",
+        &[],
+        tmp.path(),
+    );
+    assert_eq!(installed.code, 0, "{}", installed.stderr);
+    let overlay = examples_dir().join("overlays/overlays/production");
+    let with_plugin = build(
+        &[
+            "kustomize",
+            "--enable-alpha-plugins",
+            overlay.to_str().unwrap(),
+        ],
+        &[
+            ("AUTHELIA_SECRETS_SEED", SEED),
+            ("KUSTOMIZE_PLUGIN_HOME", plugins.to_str().unwrap()),
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        decoded_data(&plain),
+        decoded_data(&with_plugin),
+        "Secret values differ"
+    );
+    let deployment = |items: &[Value]| {
+        items
+            .iter()
+            .find(|i| i["kind"] == "Deployment")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        deployment(&plain),
+        deployment(&with_plugin),
+        "workload wiring differs"
+    );
+}
+
+#[test]
+fn value_files_are_private_ignored_by_git_and_never_printed() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("out");
+    let out = export(&dir, &[], SEED);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let gitignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+    assert!(gitignore.lines().any(|l| l == "/secrets/"), "{gitignore}");
+    let mut values = Vec::new();
+    for entry in std::fs::read_dir(dir.join("secrets")).unwrap() {
+        let entry = entry.unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", entry.path().display());
+        }
+        values.push(std::fs::read_to_string(entry.path()).unwrap());
+    }
+    assert_eq!(values.len(), 11);
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), out.stderr);
+    for v in &values {
+        let probe = v.lines().nth(1).unwrap_or(v).trim();
+        assert!(!printed.contains(probe), "a value was printed");
+    }
+
+    let tracked = tmp.path().join("tracked");
+    let out = export(&tracked, &["--track-values"], SEED);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!tracked.join(".gitignore").exists());
+}
+
+#[test]
+fn differing_files_are_kept_unless_forced() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("out");
+    assert_eq!(export(&dir, &[], SEED).code, 0);
+    let before = std::fs::read(dir.join("secrets/JWT_SECRET")).unwrap();
+    // Same seed again: same content, nothing to refuse.
+    let again = export(&dir, &[], SEED);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    // Another seed would change values: refused, nothing written.
+    let other = export(&dir, &[], "another-seed-for-the-export-test-000001");
+    assert_eq!(other.code, 1);
+    assert!(other.stderr.contains("--force"), "{}", other.stderr);
+    assert!(
+        other.stderr.contains("secrets/JWT_SECRET"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(
+        std::fs::read(dir.join("secrets/JWT_SECRET")).unwrap(),
+        before
+    );
+    let forced = export(
+        &dir,
+        &["--force"],
+        "another-seed-for-the-export-test-000001",
+    );
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert_ne!(
+        std::fs::read(dir.join("secrets/JWT_SECRET")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn config_errors_fail_without_writing() {
+    let tmp = tempdir();
+    let config = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: authelia-secrets.dev/v1alpha1\nkind: AutheliaSecrets\nmetadata: {name: a}\nspec: {secret: {}}\n",
+    )
+    .unwrap();
+    let dir = tmp.path().join("out");
+    let out = run(
+        &[
+            "export",
+            "--config",
+            config.to_str().unwrap(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+        b"",
+        &[("AUTHELIA_SECRETS_SEED", SEED)],
+        tmp.path(),
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("did you mean secrets?"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.exists());
+}
