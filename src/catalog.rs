@@ -3,7 +3,7 @@
 //! Generation, patching, checking and the `catalog` subcommand all read [`CATALOG`]; there is no
 //! other list of Authelia secret names in the code. Facts and sources: `shared/notes/authelia.md`.
 
-use crate::keys::{Curve, KeyFormat};
+use crate::keys::{self, Curve, KeyFormat, KeyKind};
 use std::fmt;
 
 /// The Authelia minor versions whose env var names we know.
@@ -377,6 +377,25 @@ impl Entry {
     /// The `AUTHELIA_..._FILE` variable for this secret in `version`.
     pub fn env_var(&self, version: AutheliaVersion) -> String {
         env_var_for_config_key(self.config_key_for(version))
+    }
+
+    /// Why Authelia would refuse `value` for this secret (PEM material is parsed as Authelia
+    /// reads it), or `None`. The text never contains the value.
+    pub fn problem_with(&self, value: &[u8]) -> Option<String> {
+        match self.format {
+            Format::Text => None,
+            Format::CertificateChain => keys::inspect_certificates(value).err(),
+            Format::PrivateKey => match keys::inspect_private_key(value) {
+                Err(problem) => Some(problem),
+                Ok(KeyKind::Rsa { bits }) if bits < 2048 => Some(format!(
+                    "is an RSA {bits}-bit key; Authelia refuses RSA keys under 2048 bits"
+                )),
+                Ok(KeyKind::Ec(curve)) if self.key == "OIDC_ISSUER_PRIVATE_KEY" => Some(format!(
+                    "is an ECDSA {curve} key; Authelia reads the issuer private key as RSA only"
+                )),
+                Ok(_) => None,
+            },
+        }
     }
 
     /// True when Authelia deprecates this secret in `version`.

@@ -4,9 +4,8 @@
 //! checks the `AUTHELIA_*_FILE` variables against the catalog, follows each file to its mount,
 //! volume and Secret key, and checks the Secret's values when the Secret is in the list.
 
-use crate::catalog::{self, AutheliaVersion, CATALOG, Entry, Format};
+use crate::catalog::{self, AutheliaVersion, CATALOG, Entry};
 use crate::config::{CheckConfig, DEFAULT_CONTAINER};
-use crate::keys::{self, KeyKind};
 use crate::resource;
 use crate::result::KrmResult;
 use crate::suggest;
@@ -114,6 +113,20 @@ struct Checker<'a> {
     results: Vec<KrmResult>,
     /// (namespace, Secret, key) already checked.
     checked_values: BTreeSet<(String, String, String)>,
+}
+
+/// One `AUTHELIA_*_FILE` variable of a container, with where it sits.
+struct FileVar<'a, 's> {
+    item: &'a Value,
+    pod: &'a Value,
+    container: &'a Value,
+    /// Field path of the container.
+    c_path: &'s str,
+    /// Field path of the variable.
+    field: &'s str,
+    name: &'s str,
+    /// The file it points at.
+    path: &'s str,
 }
 
 /// Where a `_FILE` path leads: the volume and, for Secret volumes, the Secret key.
@@ -242,28 +255,27 @@ impl<'a> Checker<'a> {
             let Some(path) = var.get("value").and_then(Value::as_str) else {
                 continue;
             };
-            self.file(item, pod, container, c_path, &field, name, path, entry);
+            let var = FileVar {
+                item,
+                pod,
+                container,
+                c_path,
+                field: &field,
+                name,
+                path,
+            };
+            self.file(&var, entry);
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn file(
-        &mut self,
-        item: &'a Value,
-        pod: &'a Value,
-        container: &'a Value,
-        c_path: &str,
-        field: &str,
-        name: &str,
-        path: &str,
-        entry: Option<&'static Entry>,
-    ) {
-        let Some(resolved) = self.resolve(item, pod, container, c_path, field, name, path) else {
+    fn file(&mut self, var: &FileVar<'a, '_>, entry: Option<&'static Entry>) {
+        let Some(resolved) = self.resolve(var) else {
             return;
         };
         let Some(key) = resolved.key.clone() else {
             return;
         };
+        let (item, field, name, path) = (var.item, var.field, var.name, var.path);
         if let (Some(e), Some(other)) = (entry, catalog::find(&key))
             && other.key != e.key
         {
@@ -292,17 +304,16 @@ impl<'a> Checker<'a> {
     }
 
     /// Follows a `_FILE` path to its mount and volume; reports files that will not exist.
-    #[allow(clippy::too_many_arguments)]
-    fn resolve(
-        &mut self,
-        item: &'a Value,
-        pod: &'a Value,
-        container: &'a Value,
-        c_path: &str,
-        field: &str,
-        name: &str,
-        path: &str,
-    ) -> Option<Resolved<'a>> {
+    fn resolve(&mut self, var: &FileVar<'a, '_>) -> Option<Resolved<'a>> {
+        let (item, pod, container, c_path, field, name, path) = (
+            var.item,
+            var.pod,
+            var.container,
+            var.c_path,
+            var.field,
+            var.name,
+            var.path,
+        );
         let mounts = container.get("volumeMounts").and_then(Value::as_array);
         let covering = mounts
             .into_iter()
@@ -454,17 +465,7 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        let problem = match entry.format {
-            Format::Text => None,
-            Format::CertificateChain => keys::inspect_certificates(&value).err(),
-            Format::PrivateKey => match keys::inspect_private_key(&value) {
-                Err(p) => Some(p),
-                Ok(KeyKind::Rsa { bits }) if bits < 2048 => Some(format!(
-                    "is an RSA {bits}-bit key; Authelia refuses RSA keys under 2048 bits"
-                )),
-                Ok(_) => None,
-            },
-        };
+        let problem = entry.problem_with(&value);
         if let Some(p) = problem {
             self.error(secret, at, format!("{key} {p}"));
         }

@@ -5,7 +5,7 @@
 //! a strategic-merge patch per workload. It is computed by the core itself, run on stub
 //! workloads, so the values and wiring are exactly what the function would produce.
 
-use crate::config::{self, Config, Rollout};
+use crate::config::{self, Config, Rollout, WorkloadSelector};
 use crate::environment::Environment;
 use crate::process::{Mode, process};
 use crate::resource;
@@ -119,33 +119,24 @@ pub fn plan(
 
 /// The workloads to patch: those the config names, else a Deployment named like the config.
 fn stub_workloads(config: &Config) -> Vec<Value> {
-    let selectors: Vec<(String, String, Option<String>, String, Vec<String>)> =
-        match &config.workloads {
-            Some(list) => list
-                .iter()
-                .map(|w| {
-                    (
-                        w.kind.clone().unwrap_or_else(|| "Deployment".into()),
-                        w.name.clone(),
-                        // A namespace in the patch must match the resource as the Component sees it,
-                        // before the parent's `namespace:`; name one only when the config does.
-                        w.namespace.clone(),
-                        w.container.clone(),
-                        w.init_containers.clone(),
-                    )
-                })
-                .collect(),
-            None => vec![(
-                "Deployment".into(),
-                resource::name(&config.origin).to_string(),
-                None,
-                config::DEFAULT_CONTAINER.into(),
-                Vec::new(),
-            )],
-        };
+    // A namespace in a patch must match the resource as the Component sees it, before the
+    // parent's `namespace:`; name one only when the config does.
+    let selectors: Vec<WorkloadSelector> = config.workloads.clone().unwrap_or_else(|| {
+        vec![WorkloadSelector {
+            kind: None,
+            name: resource::name(&config.origin).to_string(),
+            namespace: None,
+            container: config::DEFAULT_CONTAINER.into(),
+            init_containers: Vec::new(),
+            field: String::new(),
+        }]
+    });
     selectors
         .into_iter()
-        .map(|(kind, name, namespace, container, inits)| {
+        .map(|w| {
+            let kind = w.kind.unwrap_or_else(|| "Deployment".into());
+            let (name, namespace, container, inits) =
+                (w.name, w.namespace, w.container, w.init_containers);
             let api_version = match kind.as_str() {
                 "Job" | "CronJob" => "batch/v1",
                 "Pod" => "v1",

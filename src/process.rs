@@ -3,12 +3,10 @@
 //! On any error result the output holds the input items unchanged, so a failing run can never
 //! hand an orchestrator a half-transformed list.
 
-use crate::catalog::{self, Format};
 use crate::check;
 use crate::config::{self, CheckConfig, Config, DEFAULT_SEED_ENV, Rollout, SeedSource, Source};
 use crate::environment::{Environment, leaves_root};
 use crate::generate::{self, Binding, MIN_SEED_CHARS};
-use crate::keys::{self, KeyKind};
 use crate::resource::{self, LEGACY_PATH_ANNOTATION, PATH_ANNOTATION};
 use crate::resource_list::ResourceList;
 use crate::result::{KrmResult, any_error};
@@ -408,7 +406,7 @@ fn obtain_values(
         }
         if !matches!(spec.source, Source::Generate(_))
             && let Some(entry) = spec.entry
-            && let Some(problem) = check_provided(entry, &value)
+            && let Some(problem) = entry.problem_with(&value)
         {
             results.push(config_error(
                 config,
@@ -465,22 +463,4 @@ fn obtain_values(
 
 fn config_error(config: &Config, field: impl Into<String>, message: String) -> KrmResult {
     KrmResult::error(message).on(&config.origin).at(field)
-}
-
-/// Checks provided PEM material the way Authelia will read it.
-fn check_provided(entry: &catalog::Entry, value: &[u8]) -> Option<String> {
-    match entry.format {
-        Format::Text => None,
-        Format::CertificateChain => keys::inspect_certificates(value).err(),
-        Format::PrivateKey => match keys::inspect_private_key(value) {
-            Err(problem) => Some(problem),
-            Ok(KeyKind::Rsa { bits }) if bits < 2048 => Some(format!(
-                "is an RSA {bits}-bit key; Authelia refuses RSA keys under 2048 bits"
-            )),
-            Ok(KeyKind::Ec(curve)) if entry.key == "OIDC_ISSUER_PRIVATE_KEY" => Some(format!(
-                "is an ECDSA {curve} key; Authelia reads the issuer private key as RSA only"
-            )),
-            Ok(_) => None,
-        },
-    }
 }
