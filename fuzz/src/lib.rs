@@ -1,0 +1,237 @@
+//! Shared harness for the fuzz targets: an in-memory [`Environment`] and the invariants every
+//! target checks.
+//!
+//! Each `check_*` function takes raw fuzzer bytes, runs them through the crate the way the
+//! binary does (`src/io.rs`), and panics when an invariant breaks:
+//!
+//! - nothing panics inside the crate;
+//! - when the output carries an error result, its items equal the input items;
+//! - what `yaml::emit` writes re-parses to an equal tree;
+//! - a config that fails to load says why (at least one error result).
+
+use authelia_secrets::config;
+use authelia_secrets::environment::Environment;
+use authelia_secrets::process::{Mode, process};
+use authelia_secrets::resource;
+use authelia_secrets::resource_list::ResourceList;
+use authelia_secrets::result::{KrmResult, any_error};
+use authelia_secrets::yaml;
+use serde_json::{Value, json};
+
+/// The master seed the in-memory environment hands out (≥ 32 characters).
+pub const SEED: &str = "fuzzing-seed-0123456789abcdefghijklmnop";
+
+/// Byte every `fill_random` call writes.
+pub const RANDOM_BYTE: u8 = 0x5a;
+
+/// A deterministic environment without IO: one variable, no files, constant "randomness".
+pub struct FuzzEnv;
+
+impl Environment for FuzzEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        (name == config::DEFAULT_SEED_ENV).then(|| SEED.to_string())
+    }
+
+    fn read_file(&self, path: &str, _restricted: bool) -> Result<Vec<u8>, String> {
+        Err(format!("{path}: no files while fuzzing"))
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) -> Result<(), String> {
+        buf.fill(RANDOM_BYTE);
+        Ok(())
+    }
+}
+
+/// Emits `value`, re-parses the text as one document, and asserts the trees are equal.
+pub fn assert_round_trip(what: &str, value: &Value) {
+    let text = yaml::emit(value).unwrap_or_else(|e| panic!("{what}: emit failed: {e}"));
+    let back = yaml::parse_document("round trip", text.as_bytes())
+        .unwrap_or_else(|e| panic!("{what}: emitted text does not re-parse: {e}\n---\n{text}"));
+    assert!(
+        back == *value,
+        "{what}: emitted text re-parses to another tree\n--- emitted\n{text}\n--- before\n{value:?}\n--- after\n{back:?}"
+    );
+}
+
+/// Emits `items` as a stream, re-parses it, and asserts the documents are equal.
+pub fn assert_stream_round_trip(what: &str, items: &[Value]) {
+    let text = yaml::emit_stream(items).unwrap_or_else(|e| panic!("{what}: emit failed: {e}"));
+    let back = yaml::parse_stream("round trip", text.as_bytes())
+        .unwrap_or_else(|e| panic!("{what}: emitted stream does not re-parse: {e}\n---\n{text}"));
+    assert!(
+        back == items,
+        "{what}: emitted stream re-parses to other documents\n--- emitted\n{text}\n--- before\n{items:?}\n--- after\n{back:?}"
+    );
+}
+
+fn assert_results_render(results: &[KrmResult]) {
+    for r in results {
+        let _ = r.to_string();
+        let _ = r.to_value();
+    }
+}
+
+/// The `resource_list` target: what `authelia-secrets` does with a ResourceList on stdin.
+pub fn check_resource_list(data: &[u8]) {
+    let Ok(doc) = yaml::parse_document("stdin", data) else {
+        return;
+    };
+    assert_round_trip("input document", &doc);
+    let Ok(list) = ResourceList::from_value("stdin", doc) else {
+        return;
+    };
+    let input_items = list.items.clone();
+    let generator = input_items.iter().all(resource::is_local_config);
+    let out = process(list, Mode::Krm, &FuzzEnv);
+    assert_results_render(&out.results);
+    let failed = any_error(&out.results);
+    if failed {
+        assert!(
+            out.items == input_items,
+            "an error result came with changed items: {:?}",
+            out.results
+        );
+    }
+    let value = out.into_value();
+    assert_round_trip("output ResourceList", &value);
+    // kpt renders its own output again: a successful transformer run is a fixed point (existing
+    // values win, the wiring is already there). Generator runs are not checked: their output is
+    // no longer "only local config", so the second run is a transformer run.
+    if !failed && !generator {
+        let again = ResourceList::from_value("output", value.clone())
+            .unwrap_or_else(|e| panic!("the output is not a valid ResourceList: {e}"));
+        let second = process(again, Mode::Krm, &FuzzEnv);
+        assert!(
+            !any_error(&second.results),
+            "re-running on the output fails: {:?}",
+            second.results
+        );
+        assert!(
+            second.items.as_slice() == value["items"].as_array().unwrap().as_slice(),
+            "re-running on the output changes the items\n--- first\n{}\n--- second\n{}",
+            yaml::emit(&value["items"]).unwrap_or_default(),
+            yaml::emit(&Value::Array(second.items.clone())).unwrap_or_default()
+        );
+    }
+}
+
+/// The fixed configs the `legacy_stream` target runs every stream through.
+pub fn legacy_configs() -> [Value; 3] {
+    [
+        // The quickstart config plus a Postgres password; default workload selection.
+        json!({
+            "apiVersion": config::API_VERSION,
+            "kind": config::KIND,
+            "metadata": {
+                "name": "authelia",
+                "namespace": "auth",
+                "annotations": {"config.kubernetes.io/local-config": "true"},
+            },
+            "spec": {
+                "autheliaVersion": "4.39",
+                "secrets": {
+                    "JWT_SECRET": {},
+                    "SESSION_SECRET": {},
+                    "STORAGE_ENCRYPTION_KEY": {},
+                    "STORAGE_PASSWORD": {"type": "random", "length": 32, "charset": "hex"},
+                    "OIDC_HMAC_SECRET": {"rotation": 2},
+                },
+            },
+        }),
+        // hashSuffix rollout, explicit workloads with an init container, Authelia 4.37.
+        json!({
+            "apiVersion": config::API_VERSION,
+            "kind": config::KIND,
+            "metadata": {"name": "authelia"},
+            "spec": {
+                "autheliaVersion": "4.37",
+                "secretName": "auth-secrets",
+                "mountPath": "/secrets",
+                "rollout": "hashSuffix",
+                "workloads": [
+                    {"kind": "Deployment", "name": "authelia", "initContainers": ["init"]},
+                    {"name": "worker", "container": "main"},
+                ],
+                "secrets": {
+                    "JWT_SECRET": {},
+                    "REDIS_PASSWORD": {"value": "a-literal-redis-password"},
+                    "EXTRA_KEY": {"configKey": "x.y.z", "type": "random", "length": 12},
+                    "JWKS_KEY": {"mountOnly": true, "type": "ecdsa", "curve": "P-256"},
+                },
+            },
+        }),
+        // The validating kind.
+        json!({
+            "apiVersion": config::API_VERSION,
+            "kind": config::CHECK_KIND,
+            "metadata": {"name": "check"},
+            "spec": {"autheliaVersion": "4.39"},
+        }),
+    ]
+}
+
+/// The `legacy_stream` target: what the legacy exec plugin does with resources on stdin.
+pub fn check_legacy_stream(data: &[u8]) {
+    let Ok(items) = yaml::parse_stream("stdin", data) else {
+        return;
+    };
+    // `io::run_legacy` refuses a stream with a non-mapping document before processing.
+    if items.iter().any(|i| !i.is_object()) {
+        return;
+    }
+    assert_stream_round_trip("input stream", &items);
+    let mode = if items.is_empty() {
+        Mode::LegacyGenerator
+    } else {
+        Mode::LegacyTransformer
+    };
+    for function_config in legacy_configs() {
+        let mut list = ResourceList::new(items.clone());
+        list.function_config = Some(function_config);
+        let out = process(list, mode, &FuzzEnv);
+        assert_results_render(&out.results);
+        if any_error(&out.results) {
+            assert!(
+                out.items == items,
+                "an error result came with changed items: {:?}",
+                out.results
+            );
+            continue;
+        }
+        assert_stream_round_trip("output stream", &out.items);
+    }
+}
+
+/// The `config` target: loading a function config (`AutheliaSecrets`, `ConfigMap` or
+/// `AutheliaSecretsCheck`).
+pub fn check_config(data: &[u8]) {
+    let Ok(value) = yaml::parse_document("config", data) else {
+        return;
+    };
+    assert_round_trip("config document", &value);
+    // The binary only ever loads mappings (`ResourceList::from_value`, `io::run_legacy`); other
+    // values must not panic, but their results are not checked.
+    let mapping = value.is_object();
+    let (loaded, results) = config::load(&value);
+    assert_results_render(&results);
+    let errors = results.iter().any(KrmResult::is_error);
+    assert!(
+        !mapping || loaded.is_some() != errors,
+        "config::load: config {} with error results {:?}",
+        if loaded.is_some() {
+            "loaded"
+        } else {
+            "refused"
+        },
+        results
+    );
+    let (check, results) = config::load_check(&value);
+    assert_results_render(&results);
+    let errors = results.iter().any(KrmResult::is_error);
+    assert!(
+        !mapping || check.is_some() != errors,
+        "config::load_check: config {} with error results {:?}",
+        if check.is_some() { "loaded" } else { "refused" },
+        results
+    );
+}
