@@ -137,9 +137,15 @@ pub fn run_resource_list(
             "is empty: expected a ResourceList (run `authelia-secrets --help` for usage)",
         ))
     } else {
-        ResourceList::parse("stdin", &bytes)
+        ResourceList::parse("stdin", bytes)
     };
     let list = match parsed {
+        // Not a ResourceList we accept: its items go back as they came, with the error.
+        Ok(list) if any_error(&list.results) => {
+            report(err, &list.results);
+            emit_list(out, list)?;
+            return Ok(Outcome::Failed);
+        }
         Ok(list) => list,
         Err(e) => {
             // Nothing to echo back: answer with the error alone.
@@ -166,11 +172,21 @@ pub fn run_resource_list(
     if failed {
         report(err, &result.results);
     }
-    write_all(out, &result.emit(&bytes)?)?;
+    emit_list(out, result)?;
     Ok(if failed {
         Outcome::Failed
     } else {
         Outcome::Success
+    })
+}
+
+/// Writes a ResourceList to `out` as it is produced, then flushes.
+fn emit_list(out: &mut dyn Write, list: ResourceList) -> Result<()> {
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    list.emit(&mut buffered)?;
+    buffered.flush().map_err(|e| Error::Write {
+        path: PathBuf::from("stdout"),
+        message: plain(&e),
     })
 }
 

@@ -11,6 +11,7 @@ pub mod environment;
 pub mod error;
 pub mod export;
 pub mod generate;
+pub mod interest;
 pub mod io;
 pub mod keys;
 pub mod process;

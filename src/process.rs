@@ -7,6 +7,7 @@ use crate::check;
 use crate::config::{self, CheckConfig, Config, DEFAULT_SEED_ENV, Rollout, SeedSource, Source};
 use crate::environment::{Environment, leaves_root};
 use crate::generate::{self, Binding, MIN_SEED_CHARS};
+use crate::interest::Needs;
 use crate::resource::{self, LEGACY_PATH_ANNOTATION, PATH_ANNOTATION};
 use crate::resource_list::ResourceList;
 use crate::result::{KrmResult, any_error};
@@ -40,6 +41,10 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
         let (check_config, results) = config::load_check(&function_config);
         list.results.extend(results);
         if let Some(c) = check_config {
+            if let Err(e) = read_whole(&mut list, Needs::for_check(&c)) {
+                list.results.push(KrmResult::error(e.to_string()));
+                return list;
+            }
             list.results.extend(check::run(&list.items, &c, None));
         }
         return list;
@@ -49,17 +54,46 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
         list.results.extend(results);
         return list;
     };
+    if let Err(e) = read_whole(&mut list, Needs::for_config(&config)) {
+        list.results.extend(results);
+        list.results.push(KrmResult::error(e.to_string()));
+        return list;
+    }
     let generator = match mode {
         Mode::LegacyGenerator => true,
         Mode::LegacyTransformer => false,
         Mode::Krm => list.items.iter().all(resource::is_local_config),
     };
     let changes = plan_changes(&list.items, &config, generator, env, &mut results);
+    results.extend(inexact_changes(&changes));
     if !any_error(&results) {
         apply(&mut list, changes);
     }
     list.results.extend(results);
     list
+}
+
+/// Reads whole the slim items this run looks into (see [`crate::interest`]).
+fn read_whole(list: &mut ResourceList, mut needs: Needs) -> Result<(), crate::Error> {
+    list.materialize(|item| needs.wants(item))?;
+    if needs.add_env_sources(&list.items, |i| list.is_slim(i)) {
+        list.materialize(|item| needs.wants(item))?;
+    }
+    Ok(())
+}
+
+/// Errors for changed items holding a value that cannot be written back exactly.
+fn inexact_changes(changes: &Changes) -> Vec<KrmResult> {
+    changes
+        .replace
+        .iter()
+        .map(|(_, v)| v)
+        .chain(&changes.append)
+        .filter_map(|item| {
+            let (path, problem) = crate::yaml::inexact(item)?;
+            Some(KrmResult::error(problem).on(item).at(path))
+        })
+        .collect()
 }
 
 /// Item replacements and additions, applied only when the run has no error.

@@ -1,9 +1,13 @@
 //! The KRM `ResourceList`: what the function reads and writes, and how it is checked on the way in.
 
 use crate::error::{Error, Result};
+use crate::interest;
 use crate::result::KrmResult;
 use crate::yaml::{self, ItemSpan};
 use serde_json::{Value, json};
+use std::fmt;
+use std::io::Write;
+use std::sync::Arc;
 
 /// The ResourceList apiVersions we accept; the output echoes the input's.
 pub const API_VERSIONS: [&str; 3] = [
@@ -13,14 +17,34 @@ pub const API_VERSIONS: [&str; 3] = [
 ];
 
 /// A ResourceList with generic items.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Read from text ([`ResourceList::parse`]), an item whose text can be copied back holds only
+/// what [`interest::slim`] keeps of it until [`ResourceList::materialize`] reads it whole; an
+/// item that is never looked into stays slim and is written back from its text.
+#[derive(Clone, PartialEq)]
 pub struct ResourceList {
     pub api_version: String,
     pub items: Vec<Value>,
     pub function_config: Option<Value>,
     pub results: Vec<KrmResult>,
-    /// Per item, where its text sits in the input (for verbatim output); `None`: re-emit.
+    /// Per item, where its text sits in `source` (for verbatim output); `None`: re-emit.
     spans: Vec<Option<ItemSpan>>,
+    /// Per item, true while `items[i]` holds only part of the item.
+    slim: Vec<bool>,
+    /// The text the list was read from ("" when built from a tree).
+    source: Arc<String>,
+}
+
+impl fmt::Debug for ResourceList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceList")
+            .field("api_version", &self.api_version)
+            .field("items", &self.items)
+            .field("function_config", &self.function_config)
+            .field("results", &self.results)
+            .field("slim", &self.slim)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ResourceList {
@@ -32,17 +56,89 @@ impl ResourceList {
             function_config: None,
             results: Vec::new(),
             spans: Vec::new(),
+            slim: Vec::new(),
+            source: Arc::new(String::new()),
         }
     }
 
     /// Parses input text: one YAML document holding a ResourceList.
-    pub fn parse(source_name: &str, bytes: &[u8]) -> Result<Self> {
-        let (doc, spans) = yaml::parse_resource_list(source_name, bytes)?;
-        let mut list = Self::from_value(source_name, doc)?;
-        if spans.len() == list.items.len() {
-            list.spans = spans;
+    ///
+    /// `Err` when the text is not YAML or not a mapping. A mapping that is not a valid
+    /// ResourceList comes back with its items as they were and an error result, so the answer
+    /// can echo the input.
+    pub fn parse(source_name: &str, bytes: Vec<u8>) -> Result<Self> {
+        let text = Arc::new(yaml::text(source_name, bytes)?);
+        let read = yaml::parse_resource_list(source_name, &text, interest::slim)?;
+        let echo = |doc: Value| -> Option<Self> {
+            let Value::Object(mut map) = doc else {
+                return None;
+            };
+            if map.get("kind").and_then(Value::as_str) != Some("ResourceList") {
+                return None;
+            }
+            let items = match map.remove("items") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(items)) => items,
+                Some(_) => return None,
+            };
+            let api_version = match map.remove("apiVersion") {
+                Some(Value::String(v)) if v.starts_with("config.kubernetes.io/") => v,
+                _ => API_VERSIONS[0].to_string(),
+            };
+            Some(ResourceList {
+                api_version,
+                items,
+                function_config: None,
+                results: Vec::new(),
+                spans: Vec::new(),
+                slim: Vec::new(),
+                source: Arc::clone(&text),
+            })
+        };
+        let mut list = match shape_error(source_name, &read.doc) {
+            None => Self::from_value(source_name, read.doc)?,
+            Some(e) => match echo(read.doc) {
+                Some(mut list) => {
+                    list.results.push(KrmResult::error(e.to_string()));
+                    list
+                }
+                None => return Err(e),
+            },
+        };
+        if read.spans.len() == list.items.len() {
+            list.spans = read.spans;
+            list.slim = read.slim;
+        } else if read.slim.iter().any(|s| *s) {
+            return Err(Error::shape(
+                source_name,
+                "items could not be placed in the text; nothing was changed",
+            ));
         }
+        list.source = text;
         Ok(list)
+    }
+
+    /// True when item `index` holds only part of the item (read whole by [`Self::materialize`]).
+    pub fn is_slim(&self, index: usize) -> bool {
+        self.slim.get(index).copied().unwrap_or(false)
+    }
+
+    /// Reads whole, from the text, every slim item for which `wanted` (given its slim form) is
+    /// true. Returns how many were read.
+    pub fn materialize(&mut self, wanted: impl Fn(&Value) -> bool) -> Result<usize> {
+        let mut count = 0;
+        for i in 0..self.items.len() {
+            if !self.is_slim(i) || !wanted(&self.items[i]) {
+                continue;
+            }
+            let Some(span) = self.spans[i] else {
+                continue;
+            };
+            self.items[i] = yaml::parse_item("stdin", &self.source, span)?;
+            self.slim[i] = false;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Replaces item `index`; its original text no longer applies.
@@ -51,12 +147,14 @@ impl ResourceList {
         if let Some(span) = self.spans.get_mut(index) {
             *span = None;
         }
+        if let Some(slim) = self.slim.get_mut(index) {
+            *slim = false;
+        }
     }
 
-    /// Writes the list; unchanged items are copied from `source`, the text it was parsed from.
-    pub fn emit(self, source: &[u8]) -> Result<String> {
-        let source = std::str::from_utf8(source).unwrap_or("");
-        let spans = if source.is_empty() {
+    /// Writes the list; unchanged items are copied from the text it was parsed from.
+    pub fn emit(self, out: &mut dyn Write) -> Result<()> {
+        let spans = if self.source.is_empty() {
             Vec::new()
         } else {
             self.spans
@@ -72,94 +170,47 @@ impl ResourceList {
                 Value::Array(self.results.iter().map(KrmResult::to_value).collect()),
             );
         }
-        yaml::emit_resource_list(&header, &self.items, &spans, source, &Value::Object(rest))
+        yaml::emit_resource_list(
+            out,
+            &header,
+            &self.items,
+            &spans,
+            &self.source,
+            &Value::Object(rest),
+        )
     }
 
     /// Checks the shape of a parsed document and takes it apart.
     pub fn from_value(source_name: &str, doc: Value) -> Result<Self> {
+        shape_error(source_name, &doc).map_or(Ok(()), Err)?;
         let Value::Object(mut map) = doc else {
-            return Err(Error::shape(
-                source_name,
-                format!(
-                    "expected a ResourceList mapping, found {}",
-                    describe_type(&doc)
-                ),
-            ));
+            unreachable!("shape_error accepts only mappings")
         };
-        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind != "ResourceList" {
-            let found = if kind.is_empty() {
-                "no kind".to_string()
-            } else {
-                format!("kind {kind:?}")
-            };
-            return Err(Error::shape(
-                source_name,
-                format!(
-                    "expected kind ResourceList, found {found}; as a kustomize legacy plugin, \
-                     pass the config file as the first argument"
-                ),
-            ));
-        }
-        let api_version = map
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if !API_VERSIONS.contains(&api_version.as_str()) {
-            return Err(Error::shape(
-                source_name,
-                format!(
-                    "apiVersion: unsupported ResourceList version {api_version:?}; expected one of {}",
-                    API_VERSIONS.join(", ")
-                ),
-            ));
-        }
+        let api_version = match map.remove("apiVersion") {
+            Some(Value::String(v)) => v,
+            _ => unreachable!("shape_error accepts only known apiVersions"),
+        };
         let items = match map.remove("items") {
-            None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => items,
-            Some(other) => {
-                return Err(Error::shape(
-                    source_name,
-                    format!("items: expected a list, found {}", describe_type(&other)),
-                ));
-            }
+            _ => Vec::new(),
         };
-        for (i, item) in items.iter().enumerate() {
-            if !item.is_object() {
-                return Err(Error::shape(
-                    source_name,
-                    format!(
-                        "items[{i}]: expected a mapping, found {}",
-                        describe_type(item)
-                    ),
-                ));
-            }
-        }
-        let function_config = match map.remove("functionConfig") {
-            None | Some(Value::Null) => None,
-            Some(v @ Value::Object(_)) => Some(v),
-            Some(other) => {
-                return Err(Error::shape(
-                    source_name,
-                    format!(
-                        "functionConfig: expected a mapping, found {}",
-                        describe_type(&other)
-                    ),
-                ));
-            }
-        };
+        let function_config = map.remove("functionConfig").filter(Value::is_object);
         Ok(ResourceList {
             api_version,
             items,
             function_config,
             results: Vec::new(),
             spans: Vec::new(),
+            slim: Vec::new(),
+            source: Arc::new(String::new()),
         })
     }
 
-    /// The document to write: apiVersion, kind, items, functionConfig, results.
-    pub fn into_value(self) -> Value {
+    /// The document to write: apiVersion, kind, items, functionConfig, results. Slim items are
+    /// read whole first.
+    pub fn into_value(mut self) -> Value {
+        // Cannot fail for text that was read once already; an item that did stays as it is.
+        let _ = self.materialize(|_| true);
         let mut out = serde_json::Map::new();
         out.insert("apiVersion".into(), json!(self.api_version));
         out.insert("kind".into(), json!("ResourceList"));
@@ -174,6 +225,60 @@ impl ResourceList {
             );
         }
         Value::Object(out)
+    }
+}
+
+/// What makes `doc` not a ResourceList we accept, if anything.
+fn shape_error(source_name: &str, doc: &Value) -> Option<Error> {
+    let fail = |message: String| Some(Error::shape(source_name, message));
+    let Value::Object(map) = doc else {
+        return fail(format!(
+            "expected a ResourceList mapping, found {}",
+            describe_type(doc)
+        ));
+    };
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind != "ResourceList" {
+        let found = if kind.is_empty() {
+            "no kind".to_string()
+        } else {
+            format!("kind {kind:?}")
+        };
+        return fail(format!(
+            "expected kind ResourceList, found {found}; as a kustomize legacy plugin, \
+             pass the config file as the first argument"
+        ));
+    }
+    let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if !API_VERSIONS.contains(&api_version) {
+        return fail(format!(
+            "apiVersion: unsupported ResourceList version {api_version:?}; expected one of {}",
+            API_VERSIONS.join(", ")
+        ));
+    }
+    match map.get("items") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            if let Some((i, item)) = items.iter().enumerate().find(|(_, i)| !i.is_object()) {
+                return fail(format!(
+                    "items[{i}]: expected a mapping, found {}",
+                    describe_type(item)
+                ));
+            }
+        }
+        Some(other) => {
+            return fail(format!(
+                "items: expected a list, found {}",
+                describe_type(other)
+            ));
+        }
+    }
+    match map.get("functionConfig") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => None,
+        Some(other) => fail(format!(
+            "functionConfig: expected a mapping, found {}",
+            describe_type(other)
+        )),
     }
 }
 

@@ -197,7 +197,7 @@ fn bad_inputs_fail_with_an_error_result_and_no_panic() {
         ),
         (
             "unsupported apiVersion",
-            b"apiVersion: config.kubernetes.io/v2\nkind: ResourceList\nitems: []\n".to_vec(),
+            b"apiVersion: config.kubernetes.io/v2\nkind: ResourceList\nitems:\n- {a: 1}\n- b: [2]\n".to_vec(),
         ),
         (
             "missing apiVersion",
@@ -208,8 +208,8 @@ fn bad_inputs_fail_with_an_error_result_and_no_panic() {
             b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nkind: ResourceList\n".to_vec(),
         ),
         (
-            "integer beyond 64 bits",
-            b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- n: 123456789012345678901234567890\n"
+            "integer beyond 64 bits in an item that would be re-written",
+            b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {n: 123456789012345678901234567890}\n"
                 .to_vec(),
         ),
         ("nesting beyond the depth limit", deeply_nested(100_000)),
@@ -246,8 +246,48 @@ fn bad_inputs_fail_with_an_error_result_and_no_panic() {
             errs.iter().all(|r| !message(r).is_empty()),
             "{name}: an error result has no message"
         );
-        assert!(items(&list).is_empty(), "{name}: items should be empty");
+        // The input's items come back as they were when there were any to echo.
+        match authelia_secrets::yaml::parse_document("input", &input) {
+            Ok(doc) if doc.get("items").is_some_and(Value::is_array) => {
+                assert_eq!(
+                    items(&list),
+                    doc["items"].as_array().unwrap().as_slice(),
+                    "{name}: the input items are not echoed"
+                );
+            }
+            _ => assert!(items(&list).is_empty(), "{name}: items should be empty"),
+        }
     }
+}
+
+#[test]
+fn numbers_without_an_exact_tree_form_pass_through_untouched_items() {
+    // A 30-digit integer, an overflowing float and `.inf` in an item the function does not
+    // change: copied as written. The same in the workload it patches: an error at the field.
+    let foreign = "- apiVersion: example.com/v1\n  kind: Limits\n  metadata: {name: l}\n  spec:\n    maxBytes: 123456789012345678901234567890\n    scale: 1e400\n    ceiling: .inf\n";
+    let mut text =
+        String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+    text.push_str(foreign);
+    text.push_str(
+        "functionConfig:\n  apiVersion: authelia-secrets.dev/v1alpha1\n  kind: AutheliaSecrets\n  metadata: {name: authelia}\n  spec: {}\n",
+    );
+    let dir = tempdir();
+    let out = run_krm(text.as_bytes(), &seeded(), dir.path());
+    out.assert_no_panic();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout_text().contains(foreign), "{}", out.stdout_text());
+
+    let patched = "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: authelia}\n  spec:\n    replicas: 1e400\n    template:\n      spec:\n        containers:\n        - name: authelia\n";
+    let text = text.replace(foreign, patched);
+    let out = run_krm(text.as_bytes(), &seeded(), dir.path());
+    out.assert_no_panic();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout_text().contains(patched), "{}", out.stdout_text());
+    assert!(
+        out.stderr.contains("spec.replicas") && out.stderr.contains("cannot be written back"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
