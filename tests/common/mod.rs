@@ -385,3 +385,51 @@ pub fn loud_skip(message: &str) {
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
+
+/// Loads each text with PyYAML (`yaml.safe_load`, a YAML 1.1 reader) in one python3 process
+/// and returns the documents as JSON, keeping key order. Values JSON cannot hold (dates, say)
+/// come back as `<<type value>>` strings, so they compare unequal. `None` when PyYAML is
+/// unavailable outside CI (the caller skips); in CI that is a failure.
+pub fn pyyaml_load_all(texts: &[Vec<u8>]) -> Option<Vec<Value>> {
+    const SCRIPT: &str = "\
+import sys, json, os
+try:
+    import yaml
+except ImportError:
+    sys.exit(3)
+loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+out = []
+for name in sorted(os.listdir(sys.argv[1]), key=int):
+    with open(os.path.join(sys.argv[1], name), 'rb') as f:
+        out.append(yaml.load(f.read(), Loader=loader))
+sys.stdout.write(json.dumps(out, default=lambda o: '<<%s %r>>' % (type(o).__name__, o)))
+";
+    let dir = tempdir();
+    for (i, text) in texts.iter().enumerate() {
+        std::fs::write(dir.path().join(i.to_string()), text).expect("write a YAML text");
+    }
+    let unavailable = |why: String| -> Option<Vec<Value>> {
+        assert!(!in_ci(), "PyYAML is required in CI (CI=true): {why}");
+        loud_skip(&format!(
+            "the YAML 1.1 check needs python3 with PyYAML ({why}); pip install pyyaml"
+        ));
+        None
+    };
+    let out = match Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(dir.path())
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => return unavailable(format!("cannot run python3: {e}")),
+    };
+    if out.status.code() == Some(3) {
+        return unavailable("`import yaml` failed".into());
+    }
+    assert!(
+        out.status.success(),
+        "PyYAML could not load our output: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("python printed JSON"))
+}
