@@ -482,7 +482,7 @@ fn obtain_values(
         {
             results.push(
                 KrmResult::warning(format!(
-                    "{} is deprecated since Authelia {}; use {} ({})",
+                    "{} is deprecated since Authelia {}; use {}. In this config: {}",
                     entry.config_key, d.since, d.replacement, d.config_hint
                 ))
                 .on(&config.origin)
