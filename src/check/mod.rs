@@ -8,7 +8,7 @@
 mod files;
 mod names;
 
-use crate::catalog::AutheliaVersion;
+use crate::catalog::{AutheliaVersion, Entry};
 use crate::config::{CheckConfig, DEFAULT_CONTAINER};
 use crate::container_env::{self, Scope};
 use crate::image::{self, TagVersion};
@@ -228,7 +228,7 @@ impl<'a> Checker<'a> {
         name: &str,
         known: &Known,
         version: AutheliaVersion,
-    ) -> Option<&'static crate::catalog::Entry> {
+    ) -> Option<&'static Entry> {
         self.name_status(item, field, name, known, version);
         if *known == Known::Unknown && !self.allowed(name) {
             let hint = suggestion(name, version)

@@ -47,7 +47,7 @@ fn images<'a>(items: &'a [Value], targets: &[Target]) -> Vec<Seen<'a>> {
 }
 
 /// The warning for an image whose tag names another version than the one in force.
-pub fn mismatch_message(tag: AutheliaVersion, used: AutheliaVersion) -> String {
+fn mismatch_message(tag: AutheliaVersion, used: AutheliaVersion) -> String {
     format!(
         "the image tag says Authelia {tag}, but spec.autheliaVersion is {used}, so the env var names are {used}'s; \
          make the two agree"
@@ -55,7 +55,7 @@ pub fn mismatch_message(tag: AutheliaVersion, used: AutheliaVersion) -> String {
 }
 
 /// The warning for an image whose tag names a version this tool does not know.
-pub fn unsupported_message(tag: &str, used: AutheliaVersion) -> String {
+fn unsupported_message(tag: &str, used: AutheliaVersion) -> String {
     let known: Vec<&str> = AutheliaVersion::ALL.iter().map(|v| v.as_str()).collect();
     format!(
         "the image tag {tag:?} names an Authelia version this tool does not know ({}), so the names of {used} apply; \
