@@ -183,8 +183,19 @@ pub struct Entry {
     pub min_length: usize,
     /// The file's format.
     pub format: Format,
-    /// The version from which Authelia deprecates this secret, and what replaces it.
-    pub deprecated: Option<(AutheliaVersion, &'static str)>,
+    /// When and in favour of what Authelia deprecates this secret.
+    pub deprecated: Option<Deprecation>,
+}
+
+/// Authelia deprecates a secret: since when, what replaces it, and how to move in our config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deprecation {
+    /// The first minor version that warns.
+    pub since: AutheliaVersion,
+    /// What replaces it, in Authelia's own terms (shown to `AutheliaSecretsCheck` users too).
+    pub replacement: &'static str,
+    /// How to move in an `AutheliaSecrets` config (shown only with that kind).
+    pub config_hint: &'static str,
 }
 
 const PROVIDE_LDAP: &str = "is issued by your LDAP server (the bind user's password)";
@@ -217,6 +228,14 @@ const fn pem(key: &'static str, config_key: &'static str, format: Format) -> Ent
 }
 
 const GEN: Obtain = Obtain::Generate(Generator::RANDOM_64);
+
+/// The OIDC issuer key and chain give way to `jwks`, a list, which env vars cannot set.
+const JWKS: Deprecation = Deprecation {
+    since: AutheliaVersion::V4_38,
+    replacement: "identity_providers.oidc.jwks in the configuration file (a list: read the key file \
+                  there through the template filter)",
+    config_hint: "keep the key with mountOnly: true and reference its file from jwks",
+};
 
 /// Every Authelia secret that can be read from a file (22 current names, 4 deprecated).
 pub const CATALOG: &[Entry] = &[
@@ -318,10 +337,7 @@ pub const CATALOG: &[Entry] = &[
     ),
     Entry {
         obtain: Obtain::Generate(Generator::RSA_2048),
-        deprecated: Some((
-            AutheliaVersion::V4_38,
-            "identity_providers.oidc.jwks (read through the template filter; use mountOnly)",
-        )),
+        deprecated: Some(JWKS),
         ..pem(
             "OIDC_ISSUER_PRIVATE_KEY",
             "identity_providers.oidc.issuer_private_key",
@@ -329,10 +345,7 @@ pub const CATALOG: &[Entry] = &[
         )
     },
     Entry {
-        deprecated: Some((
-            AutheliaVersion::V4_38,
-            "identity_providers.oidc.jwks (read through the template filter; use mountOnly)",
-        )),
+        deprecated: Some(JWKS),
         ..pem(
             "OIDC_ISSUER_CERTIFICATE_CHAIN",
             "identity_providers.oidc.issuer_certificate_chain",
@@ -340,10 +353,11 @@ pub const CATALOG: &[Entry] = &[
         )
     },
     Entry {
-        deprecated: Some((
-            AutheliaVersion::V4_37,
-            "storage.postgres.tls.private_key (STORAGE_POSTGRES_TLS_PRIVATE_KEY)",
-        )),
+        deprecated: Some(Deprecation {
+            since: AutheliaVersion::V4_37,
+            replacement: "storage.postgres.tls.private_key (AUTHELIA_STORAGE_POSTGRES_TLS_PRIVATE_KEY_FILE)",
+            config_hint: "rename the key to STORAGE_POSTGRES_TLS_PRIVATE_KEY",
+        }),
         ..pem(
             "STORAGE_POSTGRES_SSL_KEY",
             "storage.postgres.ssl.key",
@@ -400,16 +414,45 @@ impl Entry {
 
     /// True when Authelia deprecates this secret in `version`.
     pub fn is_deprecated_in(&self, version: AutheliaVersion) -> bool {
-        self.deprecated.is_some_and(|(since, _)| version >= since)
+        self.deprecated.is_some_and(|d| version >= d.since)
     }
+
+    /// The plain variable (the value itself, not a file) for this secret in `version`.
+    pub fn plain_var(&self, version: AutheliaVersion) -> String {
+        plain_var_for_config_key(self.config_key_for(version))
+    }
+
+    /// Every name, plain and `_FILE`, under which some supported version reads this secret.
+    pub fn all_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for v in AutheliaVersion::ALL {
+            for n in [self.env_var(v), self.plain_var(v)] {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        names
+    }
+}
+
+/// The bytes Authelia uses from a secret file: it strips every trailing `\n` (not `\r`, not
+/// spaces). Authelia's `loadSecret` in `internal/configuration/helpers.go` returns
+/// `strings.TrimRight(string(content), "\n")`, and the storage validator compares `len()` of
+/// that string, i.e. bytes.
+pub fn as_authelia_reads(value: &[u8]) -> &[u8] {
+    let end = value.iter().rposition(|b| *b != b'\n').map_or(0, |i| i + 1);
+    &value[..end]
+}
+
+/// `AUTHELIA_` + key upper-cased with `.` → `_` (the plain form, without `_FILE`).
+pub fn plain_var_for_config_key(config_key: &str) -> String {
+    format!("AUTHELIA_{}", config_key.replace('.', "_").to_uppercase())
 }
 
 /// Authelia's naming rule: `AUTHELIA_` + key upper-cased, `.` → `_`, + `_FILE`.
 pub fn env_var_for_config_key(config_key: &str) -> String {
-    format!(
-        "AUTHELIA_{}_FILE",
-        config_key.replace('.', "_").to_uppercase()
-    )
+    format!("{}_FILE", plain_var_for_config_key(config_key))
 }
 
 /// Why Authelia would not read `config_key` from a file, or `None` when it would.
@@ -500,6 +543,30 @@ mod tests {
         assert_eq!(AutheliaVersion::parse("4.40"), None);
         assert_eq!(AutheliaVersion::parse("4.3"), None);
         assert_eq!(AutheliaVersion::parse("4.39.x"), None);
+    }
+
+    #[test]
+    fn authelia_strips_every_trailing_newline_only() {
+        assert_eq!(as_authelia_reads(b"abc\n\n"), b"abc");
+        assert_eq!(as_authelia_reads(b"abc\r\n"), b"abc\r");
+        assert_eq!(as_authelia_reads(b"abc \n"), b"abc ");
+        assert_eq!(as_authelia_reads(b"\n\n"), b"");
+        assert_eq!(as_authelia_reads(b"a\nb"), b"a\nb");
+    }
+
+    #[test]
+    fn all_names_hold_both_forms_of_every_version() {
+        let jwt = find("JWT_SECRET").unwrap();
+        let names = jwt.all_names();
+        for n in [
+            "AUTHELIA_JWT_SECRET_FILE",
+            "AUTHELIA_JWT_SECRET",
+            "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET_FILE",
+            "AUTHELIA_IDENTITY_VALIDATION_RESET_PASSWORD_JWT_SECRET",
+        ] {
+            assert!(names.contains(&n.to_string()), "{n}");
+        }
+        assert_eq!(names.len(), 4);
     }
 
     #[test]

@@ -38,6 +38,19 @@ pub fn plan(
     let Some(config) = config else {
         return Err(results);
     };
+    if config.version_declared.is_none() {
+        // The function reads the version from the workloads' image tags; the export never sees
+        // the workloads, so it would silently wire for the default.
+        results.push(
+            KrmResult::warning(format!(
+                "spec.autheliaVersion is not set, and the export cannot read your workloads' image tags: the \
+                 patches use the names of Authelia {}; set spec.autheliaVersion to the version you run",
+                config.version
+            ))
+            .on(config_object)
+            .at("spec.autheliaVersion"),
+        );
+    }
     let stubs = stub_workloads(&config);
     let mut list = ResourceList::new(stubs.clone());
     list.function_config = Some(config_object.clone());

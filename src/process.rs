@@ -3,6 +3,7 @@
 //! On any error result the output holds the input items unchanged, so a failing run can never
 //! hand an orchestrator a half-transformed list.
 
+use crate::catalog;
 use crate::check;
 use crate::config::{self, CheckConfig, Config, DEFAULT_SEED_ENV, Rollout, SeedSource, Source};
 use crate::environment::{Environment, leaves_root};
@@ -10,9 +11,9 @@ use crate::generate::{self, Binding, MIN_SEED_CHARS};
 use crate::interest::Needs;
 use crate::resource::{self, LEGACY_PATH_ANNOTATION, PATH_ANNOTATION};
 use crate::resource_list::ResourceList;
-use crate::result::{KrmResult, any_error};
+use crate::result::{self, KrmResult, any_error};
 use crate::secret::{self, Plan, Values};
-use crate::workloads::{self, Wiring};
+use crate::workloads::{self, WiredFile, Wiring};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -47,6 +48,7 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
             }
             list.results.extend(check::run(&list.items, &c, None));
         }
+        result::dedup(&mut list.results);
         return list;
     }
     let (config, mut results) = config::load(&function_config);
@@ -69,6 +71,7 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
     if !any_error(&results) {
         apply(&mut list, changes);
     }
+    result::dedup(&mut results);
     list.results.extend(results);
     list
 }
@@ -118,6 +121,22 @@ fn plan_changes(
     results: &mut Vec<KrmResult>,
 ) -> Changes {
     let mut changes = Changes::default();
+    // Targets first: without spec.autheliaVersion their image tags decide the env var names.
+    let (targets, selection) = workloads::select(items, config, generator);
+    results.extend(selection);
+    let (version, version_results) = workloads::resolve_version(items, &targets, config);
+    results.extend(version_results);
+    let resolved;
+    let config = if version == config.version {
+        config
+    } else {
+        resolved = config.with_version(version);
+        for (field, message) in config::duplicate_env_vars(&resolved.secrets) {
+            results.push(config_error(&resolved, field, message));
+        }
+        &resolved
+    };
+
     let seed = resolve_seed(config, env, results);
     let existing_index = secret::find_existing(items, config);
     let existing = existing_index.map(|i| &items[i]);
@@ -161,7 +180,11 @@ fn plan_changes(
         files: config
             .secrets
             .iter()
-            .map(|s| (s.key.clone(), s.env_var.clone()))
+            .map(|s| WiredFile {
+                key: s.key.clone(),
+                env_var: s.env_var.clone(),
+                entry: s.entry,
+            })
             .collect(),
         checksum: (config.rollout == Rollout::Checksum).then(|| secret::checksum(&new_secret)),
     };
@@ -174,11 +197,9 @@ fn plan_changes(
         None => changes.append.push(new_secret),
     }
 
-    let (targets, selection) = workloads::select(items, config, generator);
-    results.extend(selection);
     let mut patched_targets = Vec::new();
     for target in &targets {
-        match workloads::patch(&items[target.index], target, &wiring) {
+        match workloads::patch(items, target, &wiring) {
             Ok(patched) => {
                 patched_targets.push(patched.clone());
                 if patched != items[target.index] {
@@ -195,7 +216,8 @@ fn plan_changes(
 }
 
 /// Runs `AutheliaSecretsCheck` over what we are about to output: the patched workloads, the
-/// Secret and the Services (for the service-links check).
+/// Secret, and the Services, ConfigMaps and other Secrets (for service links and `envFrom`),
+/// with the Authelia version the wiring was made for.
 fn self_check(
     items: &[Value],
     config: &Config,
@@ -209,13 +231,26 @@ fn self_check(
         .find(|v| resource::kind(v) == "Secret")
         .or_else(|| secret::find_existing(items, config).map(|i| &items[i]))
         .cloned();
+    let secret_id = secret.as_ref().map(|s| {
+        (
+            resource::name(s).to_string(),
+            resource::namespace(s).to_string(),
+        )
+    });
     let mut subset = patched;
     let count = subset.len();
     subset.extend(secret);
     subset.extend(
         items
             .iter()
-            .filter(|i| resource::kind(i) == "Service")
+            .filter(|i| ["Service", "ConfigMap", "Secret"].contains(&resource::kind(i)))
+            .filter(|i| {
+                secret_id.as_ref().is_none_or(|(n, ns)| {
+                    !(resource::kind(i) == "Secret"
+                        && resource::name(i) == n
+                        && resource::namespace(i) == ns)
+                })
+            })
             .cloned(),
     );
     let check_config = CheckConfig {
@@ -227,6 +262,13 @@ fn self_check(
             .filter(|s| s.entry.is_none())
             .filter_map(|s| s.env_var.clone())
             .collect(),
+        own_variables: Some(
+            config
+                .secrets
+                .iter()
+                .filter_map(|s| s.env_var.clone())
+                .collect(),
+        ),
     };
     let only: Vec<usize> = (0..count).collect();
     check::run(&subset, &check_config, Some(&only))
@@ -450,18 +492,19 @@ fn obtain_values(
             ok = false;
             continue;
         }
+        let read = catalog::as_authelia_reads(&value).len();
         if let Some(entry) = spec.entry
             && entry.min_length > 0
-            && value.len() < entry.min_length
+            && read < entry.min_length
         {
             results.push(config_error(
                 config,
                 spec.field.clone(),
                 format!(
-                    "Authelia requires {} to be at least {} characters; this value has {}",
+                    "Authelia requires {} to be at least {} characters; this value has {read} (as Authelia reads \
+                     it: without trailing newlines)",
                     entry.config_key_for(config.version),
                     entry.min_length,
-                    value.len()
                 ),
             ));
             ok = false;
@@ -469,12 +512,12 @@ fn obtain_values(
         }
         if let Some(entry) = spec.entry
             && entry.is_deprecated_in(config.version)
-            && let Some((since, replacement)) = entry.deprecated
+            && let Some(d) = entry.deprecated
         {
             results.push(
                 KrmResult::warning(format!(
-                    "{} is deprecated since Authelia {since}; use {replacement}",
-                    entry.config_key
+                    "{} is deprecated since Authelia {}; use {}. In this config: {}",
+                    entry.config_key, d.since, d.replacement, d.config_hint
                 ))
                 .on(&config.origin)
                 .at(spec.field.clone()),

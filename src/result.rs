@@ -173,6 +173,19 @@ impl fmt::Display for KrmResult {
     }
 }
 
+/// Drops repeated results (same severity, message, resource and field), keeping the first.
+pub fn dedup(results: &mut Vec<KrmResult>) {
+    let mut seen: Vec<KrmResult> = Vec::new();
+    results.retain(|r| {
+        if seen.contains(r) {
+            false
+        } else {
+            seen.push(r.clone());
+            true
+        }
+    });
+}
+
 /// True when any result is an error.
 pub fn any_error(results: &[KrmResult]) -> bool {
     results.iter().any(KrmResult::is_error)

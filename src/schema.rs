@@ -25,7 +25,8 @@ fn versions() -> Value {
     json!({
         "type": "string",
         "description": format!(
-            "Authelia version whose env var names apply: {} (a patch release such as \"4.39.20\" is accepted).",
+            "Authelia version whose env var names apply: {} (a patch release such as \"4.39.20\" is accepted). \
+             When absent: the version the Authelia containers' image tags name, else 4.39.",
             AutheliaVersion::ALL.map(|v| v.as_str()).join(", ")
         ),
         "pattern": "^v?4\\.(37|38|39)(\\.[0-9]+)?$",

@@ -20,6 +20,15 @@ pub fn distance(a: &str, b: &str) -> usize {
 /// The candidate closest to `wrong`, if it is close enough to be a plausible typo.
 pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wrong.chars().count() / 3).max(2);
+    closest_within(wrong, candidates, limit)
+}
+
+/// The candidate closest to `wrong` at an edit distance of at most `limit`.
+pub fn closest_within<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    limit: usize,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (distance(wrong, c), c))

@@ -226,3 +226,33 @@ fn config_errors_fail_without_writing() {
     );
     assert!(!dir.exists());
 }
+
+#[test]
+fn an_export_without_a_declared_version_warns_that_it_cannot_read_image_tags() {
+    let tmp = tempdir();
+    let config = tmp.path().join("authelia-secrets.yaml");
+    let text = "apiVersion: authelia-secrets.dev/v1alpha1\nkind: AutheliaSecrets\nmetadata:\n  name: authelia\n";
+    for (extra, warns) in [("", true), ("spec:\n  autheliaVersion: \"4.37\"\n", false)] {
+        std::fs::write(&config, format!("{text}{extra}")).unwrap();
+        let out_dir = tmp.path().join(format!("out-{warns}"));
+        let out = run(
+            &[
+                "export",
+                "--config",
+                config.to_str().unwrap(),
+                "--dir",
+                out_dir.to_str().unwrap(),
+            ],
+            b"",
+            &[("AUTHELIA_SECRETS_SEED", SEED)],
+            tmp.path(),
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(
+            out.stderr.contains("spec.autheliaVersion is not set"),
+            warns,
+            "{extra:?}: {}",
+            out.stderr
+        );
+    }
+}

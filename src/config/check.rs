@@ -19,6 +19,7 @@ pub fn load_check(function_config: &Value) -> (Option<CheckConfig>, Vec<KrmResul
                 origin: function_config.clone(),
                 version,
                 allow_variables,
+                own_variables: None,
             })
         });
     let results = d.finish();

@@ -3,7 +3,7 @@
 use super::configmap;
 use super::{
     API_VERSION, Config, DEFAULT_CONTAINER, DEFAULT_MOUNT_PATH, DEFAULT_VOLUME_NAME, KIND, Rollout,
-    SecretSpec, SeedSource, Source, WORKLOAD_KINDS, WorkloadSelector,
+    SecretSpec, SeedSource, Source, WORKLOAD_KINDS, WorkloadSelector, duplicate_env_vars,
 };
 use crate::catalog::{self, AutheliaVersion, Charset, Entry, Format, Generator, Obtain};
 use crate::keys::{Curve, KeyFormat};
@@ -263,10 +263,8 @@ impl Decoder {
         name: Option<String>,
         meta_ns: Option<String>,
     ) -> Option<Config> {
-        let version = match self.version(spec) {
-            Ok(v) => Some(v.unwrap_or(AutheliaVersion::DEFAULT)),
-            Err(()) => None,
-        };
+        let declared = self.version(spec);
+        let version = declared.map(|v| v.unwrap_or(AutheliaVersion::DEFAULT)).ok();
 
         let spec_ns = self.string(spec, "namespace", "spec");
         if spec_ns.is_some() && meta_ns.is_some() && spec_ns != meta_ns {
@@ -352,6 +350,7 @@ impl Decoder {
             origin: self.origin.clone(),
             namespace,
             version: version?,
+            version_declared: declared.ok().flatten(),
             secret_name,
             mount_path,
             volume_name,
@@ -538,23 +537,8 @@ impl Decoder {
             }
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut env_seen: Vec<(&str, &str)> = Vec::new();
-        let mut dup = Vec::new();
-        for s in &out {
-            if let Some(env) = &s.env_var {
-                if let Some((other, _)) = env_seen.iter().find(|(_, e)| *e == env.as_str()) {
-                    dup.push((
-                        s.field.clone(),
-                        format!("{} and {other} both set {env}", s.key),
-                    ));
-                }
-                env_seen.push((&s.key, env));
-            }
-        }
-        for (field, msg) in dup {
-            if !self.results.iter().any(|r| r.message == msg) {
-                self.error(&field, msg);
-            }
+        for (field, msg) in duplicate_env_vars(&out) {
+            self.error(&field, msg);
         }
         out
     }

@@ -108,7 +108,11 @@ pub struct Config {
     /// The config object as given (for resourceRef and file in results).
     pub origin: serde_json::Value,
     pub namespace: Option<String>,
+    /// The version in force: declared, else detected from the targets' images, else the default.
+    /// The env var names in `secrets` follow it (see [`Config::with_version`]).
     pub version: AutheliaVersion,
+    /// `spec.autheliaVersion` as written; `None` lets the targets' image tags decide.
+    pub version_declared: Option<AutheliaVersion>,
     pub secret_name: String,
     pub mount_path: String,
     pub volume_name: String,
@@ -119,6 +123,38 @@ pub struct Config {
     /// Sorted by key.
     pub secrets: Vec<SecretSpec>,
     pub allow_files_outside_root: bool,
+}
+
+impl Config {
+    /// The same config for Authelia `version`: catalog secrets get that version's env var names.
+    pub fn with_version(&self, version: AutheliaVersion) -> Config {
+        let mut out = self.clone();
+        out.version = version;
+        for s in &mut out.secrets {
+            if let (Some(entry), Some(_)) = (s.entry, &s.env_var) {
+                s.env_var = Some(entry.env_var(version));
+            }
+        }
+        out
+    }
+}
+
+/// Secrets that would set the same env var: `(field of the later one, message)`.
+pub(crate) fn duplicate_env_vars(secrets: &[SecretSpec]) -> Vec<(String, String)> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for s in secrets {
+        if let Some(env) = &s.env_var {
+            if let Some((other, _)) = seen.iter().find(|(_, e)| *e == env.as_str()) {
+                let msg = format!("{} and {other} both set {env}", s.key);
+                if !out.iter().any(|(_, m)| *m == msg) {
+                    out.push((s.field.clone(), msg));
+                }
+            }
+            seen.push((&s.key, env));
+        }
+    }
+    out
 }
 
 /// Workload kinds we patch, with the path from the object to its pod template.
@@ -139,6 +175,10 @@ pub struct CheckConfig {
     pub origin: serde_json::Value,
     /// The declared Authelia version; `None`: detect it from each container's image tag.
     pub version: Option<AutheliaVersion>,
-    /// `AUTHELIA_*_FILE` names to accept although the catalog does not know them.
+    /// `AUTHELIA_*` names to accept although the catalog does not know them.
     pub allow_variables: Vec<String>,
+    /// `Some` for the self-check of an `AutheliaSecrets` run: the variables it wrote (a
+    /// deprecation of theirs was reported at the config, where it has to be fixed), and image
+    /// tags were already compared with the version in force.
+    pub own_variables: Option<Vec<String>>,
 }
