@@ -863,6 +863,24 @@ fn the_namespace_and_secret_name_are_bound_into_derived_values() {
 }
 
 #[test]
+fn json_input_gives_the_same_items_and_results_as_yaml() {
+    // JSON is YAML in flow style: every item is then re-emitted instead of copied, which must
+    // not change what the function does.
+    let items_in = [
+        deployment("authelia", "auth", "authelia"),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "auth"},
+               "data": {"mode": "0755", "flag": "no"}}),
+    ];
+    let fc = config(json!({"secrets": {"JWT_SECRET": {}, "SESSION_SECRET": {}}}));
+    let (yaml_out, yaml_list) = krm(&resource_list(&items_in, Some(&fc)), &seeded());
+    let (json_out, json_list) = krm(&resource_list_json(&items_in, Some(&fc)), &seeded());
+    assert_ok(&yaml_out, &yaml_list);
+    assert_ok(&json_out, &json_list);
+    assert_eq!(items(&yaml_list), items(&json_list));
+    assert_eq!(results(&yaml_list), results(&json_list));
+}
+
+#[test]
 fn running_on_its_own_output_changes_nothing() {
     let mut dep = deployment("authelia", "auth", "authelia");
     dep["metadata"]["annotations"] = json!({

@@ -118,7 +118,7 @@ fn container() -> impl Strategy<Value = Value> {
             ),
             0..3,
         ),
-        prop::option::of(0usize..4),
+        prop::option::of(0usize..2),
         any::<bool>(),
     )
         .prop_map(|(name, image, env, env_from, secret_ref)| {
@@ -193,7 +193,15 @@ fn workload(index: usize) -> impl Strategy<Value = Value> {
 fn config_map(index: usize) -> impl Strategy<Value = Value> {
     (
         prop::sample::select(&NAMESPACES[..]),
-        prop::collection::btree_map("[a-z][a-z0-9_.-]{0,8}", tricky_string(), 0..5),
+        prop::collection::btree_map(
+            prop_oneof![
+                6 => "[a-z][a-z0-9_.-]{0,8}",
+                // Read by workloads through envFrom: a plain variable beside our _FILE one.
+                3 => Just("AUTHELIA_SESSION_SECRET".to_string()),
+            ],
+            tricky_string(),
+            0..5,
+        ),
     )
         .prop_map(move |(ns, data)| {
             json!({

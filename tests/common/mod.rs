@@ -151,8 +151,20 @@ pub fn parse_stream(text: &[u8]) -> Vec<Value> {
         .unwrap_or_else(|e| panic!("cannot parse {:?}: {e}", String::from_utf8_lossy(text)))
 }
 
-/// A ResourceList as JSON text (which is valid YAML).
+/// A ResourceList as block YAML, as kpt and kustomize write it (the binary reads untouched
+/// items of such text slim; see `authelia_secrets::interest`).
 pub fn resource_list(items: &[Value], function_config: Option<&Value>) -> Vec<u8> {
+    authelia_secrets::yaml::emit(&list_value(items, function_config))
+        .expect("emit a ResourceList")
+        .into_bytes()
+}
+
+/// A ResourceList as JSON text (which is valid YAML; every item is then re-emitted).
+pub fn resource_list_json(items: &[Value], function_config: Option<&Value>) -> Vec<u8> {
+    serde_json::to_vec_pretty(&list_value(items, function_config)).expect("JSON")
+}
+
+fn list_value(items: &[Value], function_config: Option<&Value>) -> Value {
     let mut list = serde_json::Map::new();
     list.insert("apiVersion".into(), json!("config.kubernetes.io/v1"));
     list.insert("kind".into(), json!("ResourceList"));
@@ -160,7 +172,7 @@ pub fn resource_list(items: &[Value], function_config: Option<&Value>) -> Vec<u8
     if let Some(fc) = function_config {
         list.insert("functionConfig".into(), fc.clone());
     }
-    serde_json::to_vec_pretty(&Value::Object(list)).expect("JSON")
+    Value::Object(list)
 }
 
 /// The standard config object: namespace `auth`, the given `spec`.
