@@ -1039,3 +1039,132 @@ fn kustomize_krm_exec() {
         "authelia"
     );
 }
+
+/// Every YAML document under `dir`, with its path.
+fn yaml_documents(dir: &Path) -> Vec<(PathBuf, Value)> {
+    let mut out = Vec::new();
+    for (rel, bytes) in common::snapshot(dir) {
+        if rel.starts_with(".expected")
+            || !rel.extension().is_some_and(|e| e == "yaml" || e == "yml")
+        {
+            continue;
+        }
+        let docs = authelia_secrets::yaml::parse_stream(&rel.display().to_string(), &bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+        assert!(!docs.is_empty(), "{}: no YAML document", rel.display());
+        out.extend(docs.into_iter().map(|d| (rel.clone(), d)));
+    }
+    out
+}
+
+fn document<'a>(docs: &'a [(PathBuf, Value)], path: &str) -> &'a Value {
+    &docs
+        .iter()
+        .find(|(p, _)| p == Path::new(path))
+        .unwrap_or_else(|| panic!("{path} missing"))
+        .1
+}
+
+/// The GitOps recipes: what can run here runs (the component over stand-ins, the application
+/// with the legacy plugin, the Flux CI script); the rest (Argo CD itself, the KRM exec variant,
+/// the workflow, the Flux object) must at least parse and agree with what runs.
+#[test]
+fn gitops() {
+    run_example("gitops");
+    let dir = examples_dir().join("gitops");
+    let docs = yaml_documents(&dir);
+
+    let cm = document(&docs, "argocd/authelia-secrets-plugin/argocd-cm.yaml");
+    let flags: Vec<&str> = cm["data"]["kustomize.buildOptions"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert!(flags.contains(&"--enable-alpha-plugins") && flags.contains(&"--enable-exec"));
+
+    let repo_server = document(
+        &docs,
+        "argocd/authelia-secrets-plugin/argocd-repo-server.yaml",
+    );
+    let pod = &repo_server["spec"]["template"]["spec"];
+    let env = pod["containers"][0]["env"].as_array().unwrap();
+    let plugin_home = env
+        .iter()
+        .find(|e| e["name"] == "KUSTOMIZE_PLUGIN_HOME")
+        .and_then(|e| e["value"].as_str())
+        .expect("KUSTOMIZE_PLUGIN_HOME on the repo-server");
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "AUTHELIA_SECRETS_SEED"
+                && e["valueFrom"]["secretKeyRef"].is_object()),
+        "the seed comes from a Secret"
+    );
+    let init = &pod["initContainers"][0];
+    assert_eq!(
+        init["args"],
+        serde_json::json!(["install-plugin", "--dir", plugin_home]),
+        "the init container installs where KUSTOMIZE_PLUGIN_HOME points"
+    );
+    let mount = |c: &Value| {
+        c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "custom-tools")
+            .and_then(|m| m["mountPath"].as_str())
+            .map(String::from)
+            .expect("the shared volume is mounted")
+    };
+    assert_eq!(mount(init), mount(&pod["containers"][0]));
+    assert!(plugin_home.starts_with(&mount(init)));
+
+    // The KRM exec variant names, as an absolute path, the very file install-plugin writes.
+    let krm = document(&docs, "argocd/app-krm/authelia-secrets.yaml");
+    let spec = authelia_secrets::yaml::parse_document(
+        "function",
+        krm["metadata"]["annotations"]["config.kubernetes.io/function"]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let exec_path = spec["exec"]["path"].as_str().unwrap();
+    let relative = Path::new(exec_path)
+        .strip_prefix(plugin_home)
+        .unwrap_or_else(|_| panic!("{exec_path} is not under {plugin_home}"));
+    assert!(
+        plugin_home_file_exists(relative),
+        "install-plugin writes no {}",
+        relative.display()
+    );
+    // Apart from that annotation, both applications are the same.
+    let legacy = document(&docs, "argocd/app/authelia-secrets.yaml");
+    let mut krm_config = krm.clone();
+    krm_config["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    assert_eq!(&krm_config, legacy);
+    for file in ["kustomization.yaml", "deployment.yaml"] {
+        assert_eq!(
+            document(&docs, &format!("argocd/app/{file}")),
+            document(&docs, &format!("argocd/app-krm/{file}"))
+        );
+    }
+
+    // The Flux CI script renders exactly what kustomize with the plugin builds.
+    let expected = dir.join(".expected");
+    assert_eq!(
+        std::fs::read_to_string(expected.join("flux-rendered.txt")).unwrap(),
+        std::fs::read_to_string(expected.join("kustomize-argocd_app.yaml")).unwrap()
+    );
+    let flux = document(&docs, "flux-ci/flux-kustomization.yaml");
+    assert_eq!(flux["spec"]["decryption"]["provider"], "sops");
+    let workflow = document(&docs, "flux-ci/github-workflow.yaml");
+    assert!(workflow["jobs"]["render"]["steps"].is_array());
+}
+
+/// True when `install-plugin` writes a file at `relative` below its plugin home.
+fn plugin_home_file_exists(relative: &Path) -> bool {
+    plugin_home().join(relative).is_file()
+}
