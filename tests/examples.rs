@@ -1168,3 +1168,50 @@ fn gitops() {
 fn plugin_home_file_exists(relative: &Path) -> bool {
     plugin_home().join(relative).is_file()
 }
+
+/// The README's "Where warnings show": a successful kubectl kustomize shows none of the
+/// plugin's warnings, the binary run by hand as the README says prints them. If a kubectl
+/// release starts passing the plugin's stderr through, this fails and the docs must change.
+#[test]
+fn warnings_show_where_the_readme_says() {
+    if !have_kubectl() {
+        return;
+    }
+    let example = Example::load("quickstart");
+    let tmp = example.copy();
+    // No seed: the function warns that the values are random.
+    let built = Command::new("kubectl")
+        .env_remove("AUTHELIA_SECRETS_SEED")
+        .env("KUSTOMIZE_PLUGIN_HOME", plugin_home())
+        .args(["kustomize", "--enable-alpha-plugins"])
+        .arg(tmp.path())
+        .output()
+        .expect("kubectl");
+    assert!(built.status.success());
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(
+        !stderr.contains("warning"),
+        "kubectl kustomize now shows the plugin's warnings; update the README: {stderr}"
+    );
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let by_hand = "cargo run -q -- examples/quickstart/authelia-secrets.yaml </dev/null >/dev/null";
+    assert!(
+        readme.contains(by_hand),
+        "the README's command changed: {by_hand}"
+    );
+    let out = Command::new(binary())
+        .env_remove("AUTHELIA_SECRETS_SEED")
+        .env_remove("KUSTOMIZE_PLUGIN_CONFIG_ROOT")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .arg("examples/quickstart/authelia-secrets.yaml")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("authelia-secrets: warning:") && stderr.contains("no seed is set"),
+        "{stderr}"
+    );
+}
