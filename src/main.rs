@@ -91,12 +91,12 @@ fn main() -> ExitCode {
     let outcome = match (cli.command, cli.config) {
         (Some(Command::Seed), _) => io::new_seed().and_then(|s| say(&format!("{s}\n"))),
         (Some(Command::InstallPlugin { dir }), _) => {
-            io::install_plugin(dir, &authelia_secrets::KINDS).and_then(|paths| {
-                let lines: String = paths
-                    .iter()
-                    .map(|p| format!("installed {}\n", p.display()))
-                    .collect();
-                say(&lines)
+            // On stderr: stdout stays clean for a `&&`-chained build that prints YAML.
+            io::install_plugin(dir, &authelia_secrets::KINDS).map(|paths| {
+                for p in &paths {
+                    eprintln!("authelia-secrets: installed {}", p.display());
+                }
+                Outcome::Success
             })
         }
         (Some(Command::Schema { kind }), _) => match authelia_secrets::schema::for_kind(&kind) {

@@ -140,10 +140,13 @@ fn install_plugin_writes_an_executable_into_the_given_dir() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let plugin = home.join(PLUGIN_PATH);
     assert_installed(&plugin, dir.path());
+    // The report goes to stderr, so `install-plugin && kubectl kustomize ...` prints only YAML.
+    assert!(out.stdout.is_empty(), "{}", out.stdout_text());
     assert!(
-        out.stdout_text().contains(&plugin.display().to_string()),
+        out.stderr
+            .contains(&format!("authelia-secrets: installed {}", plugin.display())),
         "{}",
-        out.stdout_text()
+        out.stderr
     );
 
     // Installing again replaces the file in place.

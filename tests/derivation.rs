@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+mod common;
+
 const SEED: &str = "authelia-secrets-golden-vector-seed-v1";
 
 const CONFIG: &str = r#"
@@ -87,10 +89,6 @@ const KEY_VECTORS: [(&str, &str, &str, &str); 4] = [
     ),
 ];
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
 /// Runs the function on the golden config; returns stdout.
 fn render(namespace: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authelia-secrets"))
@@ -135,17 +133,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn have(tool: &str, probe: &[&str]) -> bool {
-    let ok = Command::new(tool)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(!ci(), "{tool} is required when CI=true");
-        eprintln!("SKIP: {tool} is not available; part of this test is skipped");
-    }
-    ok
+    common::have_tool(tool, probe, "part of the derivation test")
 }
 
 #[test]

@@ -8,34 +8,14 @@ use common::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// True when `tool` is on PATH. Missing: a failure in CI, a loud skip elsewhere.
+/// True when `tool` runs. Missing: a failure in CI, a loud skip elsewhere.
 fn require(tool: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| {
-            let candidate = dir.join(tool);
-            candidate.is_file() && is_executable(&candidate)
-        })
-    });
-    if !found {
-        if in_ci() {
-            panic!("{tool} is required in CI (CI=true) but is not on PATH");
-        }
-        loud_skip(&format!(
-            "{tool} is not on PATH; this end-to-end test did not run"
-        ));
-    }
-    found
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_path: &Path) -> bool {
-    true
+    let probe: &[&str] = if tool == "kubectl" {
+        &["version", "--client"]
+    } else {
+        &["version"]
+    };
+    have_tool(tool, probe, "this end-to-end test")
 }
 
 /// A copy of `examples/<name>` as a user would have it (without the example test fixtures).

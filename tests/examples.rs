@@ -1,19 +1,32 @@
-//! Every `examples/*/` folder with an `.expected/` is an end-to-end test through the real tools
-//! it names: `kubectl kustomize --enable-alpha-plugins` (legacy plugin) and `kpt fn render`
-//! (run twice; the second render must change nothing). `UPDATE_EXPECTED=1 cargo test --test
-//! examples` rewrites the expectations on purpose.
+//! Every `examples/*/` folder is an end-to-end test through the real tools it names, with its
+//! expected output in `.expected/`. `UPDATE_EXPECTED=1 cargo test --test examples` rewrites the
+//! expectations on purpose; review the diff before committing it.
 //!
-//! `.expected/config.yaml`:
+//! `.expected/config.yaml` says what to run (every key is optional, at least one mode is not):
 //! ```yaml
-//! seed: <AUTHELIA_SECRETS_SEED for the run>   # optional
-//! kustomize: [{dir: ., exitCode: 0}]            # builds, compared with kustomize-<dir>.yaml / .txt
-//! kpt: {exitCode: 0}                            # render, compared with kpt-diff.patch, kpt-results.yaml
+//! seed: <AUTHELIA_SECRETS_SEED for every run>
+//! env: {NAME: value}             # more environment for every run (fromEnv sources)
+//! kustomize:                     # kubectl kustomize --enable-alpha-plugins DIR, built twice
+//!   - {dir: ., exitCode: 0}      #   → kustomize-<dir>.yaml (exit 0) or .txt (our stderr lines)
+//! kpt:
+//!   render: {exitCode: 0}        # kpt fn render --allow-exec, twice; the second changes nothing
+//!                                #   → kpt-diff.patch, kpt-results.yaml, and kpt-results-2.yaml
+//!                                #     when the second render's results differ from the first's
+//!   eval:                        # kpt fn eval . --exec authelia-secrets, twice, on a fresh copy
+//!     - {name: N, fnConfig: FILE}           # --fn-config FILE
+//!     - {name: N, args: [key=value, ...]}   # -- key=value ... (a ConfigMap config)
+//!                                #   → kpt-eval-N.patch, kpt-eval-N-results.yaml (-2 as above)
+//! commands:                      # run in order in one copy, cwd = its root (kpt's exec.sh)
+//!   - {name: N, run: [program, args...], exitCode: 0}   # → N.txt (stdout, then stderr)
 //! ```
+//! Copies keep `.expected/`, as a user's copy of the folder would: kpt examples carry a
+//! `.krmignore` so kpt does not read it as part of the package.
 
 mod common;
 
-use common::{copy_dir, examples_dir, in_ci, tempdir};
+use common::{copy_dir, examples_dir, have_tool, tempdir};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -26,21 +39,16 @@ fn updating() -> bool {
     std::env::var("UPDATE_EXPECTED").is_ok_and(|v| v == "1")
 }
 
-/// True when `tool` runs; in CI a missing tool fails the test.
-fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("version")
-        .arg("--client")
-        .output()
-        .or_else(|_| Command::new(tool).arg("version").output())
-        .is_ok();
-    if !ok {
-        assert!(!in_ci(), "{tool} is not on PATH, and CI=true requires it");
-        eprintln!(
-            "!!! SKIPPING: {tool} is not on PATH; the example tests through {tool} did not run"
-        );
-    }
-    ok
+fn have_kubectl() -> bool {
+    have_tool(
+        "kubectl",
+        &["version", "--client"],
+        "the example tests through kubectl kustomize",
+    )
+}
+
+fn have_kpt() -> bool {
+    have_tool("kpt", &["version"], "the example tests through kpt")
 }
 
 fn path_with_binary() -> String {
@@ -72,6 +80,16 @@ fn plugin_home() -> &'static Path {
     .path()
 }
 
+/// The keys `.expected/config.yaml` may hold.
+const CONFIG_KEYS: [&str; 5] = ["seed", "env", "kustomize", "kpt", "commands"];
+
+/// Examples whose test is written out below instead of driven by `config.yaml`, with the
+/// expected files that test compares.
+const CUSTOM: [(&str, &[&str]); 1] = [(
+    "kustomize-krm-exec",
+    &["generator-output.yaml", "transformer-output.yaml"],
+)];
+
 struct Example {
     name: String,
     dir: PathBuf,
@@ -96,13 +114,33 @@ impl Example {
         self.config.get("seed").and_then(Value::as_str)
     }
 
+    /// The seed and the `env:` map: the environment every tool run gets.
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        if let Some(seed) = self.seed() {
+            env.push(("AUTHELIA_SECRETS_SEED".to_string(), seed.to_string()));
+        }
+        if let Some(map) = self.config.get("env").and_then(Value::as_object) {
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{}: env.{k} must be a string", self.name));
+                env.push((k.clone(), v.to_string()));
+            }
+        }
+        env
+    }
+
+    /// `program` with a clean environment: no seed or plugin variables from the caller, the
+    /// binary under test first on PATH, then the example's own environment.
     fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.env_remove("AUTHELIA_SECRETS_SEED")
-            .env("PATH", path_with_binary())
-            .env("KUSTOMIZE_PLUGIN_HOME", plugin_home());
-        if let Some(seed) = self.seed() {
-            cmd.env("AUTHELIA_SECRETS_SEED", seed);
+            .env_remove("KUSTOMIZE_PLUGIN_HOME")
+            .env_remove("KUSTOMIZE_PLUGIN_CONFIG_ROOT")
+            .env("PATH", path_with_binary());
+        for (k, v) in self.env() {
+            cmd.env(k, v);
         }
         cmd
     }
@@ -127,11 +165,103 @@ impl Example {
         );
     }
 
+    /// A second run's results: equal to the first run's, or to `.expected/<file>` when that
+    /// exists (a run that legitimately reports something only once, such as a rotation).
+    fn expect_second(&self, file: &str, first: &str, second: &str) {
+        let path = self.dir.join(".expected").join(file);
+        if updating() {
+            if first == second {
+                let _ = std::fs::remove_file(&path);
+            } else {
+                std::fs::write(&path, second).unwrap();
+            }
+            return;
+        }
+        if path.is_file() {
+            self.expect(file, second);
+        } else {
+            assert_eq!(
+                first, second,
+                "{}: the second run's results differ from the first's (add .expected/{file} if that is intended)",
+                self.name
+            );
+        }
+    }
+
+    /// A copy of the whole folder, `.expected/` included, as a user would copy it.
     fn copy(&self) -> tempfile::TempDir {
         let tmp = tempdir();
         copy_dir(&self.dir, tmp.path());
-        let _ = std::fs::remove_dir_all(tmp.path().join(".expected"));
         tmp
+    }
+
+    fn kpt(&self) -> Option<&Value> {
+        self.config.get("kpt")
+    }
+
+    fn list(&self, key: &str) -> Vec<Value> {
+        self.config
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every file of `.expected/` the modes in `config.yaml` compare: (required, optional).
+    fn expected_files(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut required = BTreeSet::new();
+        let mut optional = BTreeSet::new();
+        for build in self.list("kustomize") {
+            let dir = build.get("dir").and_then(Value::as_str).unwrap_or(".");
+            let ext = if build.get("exitCode").and_then(Value::as_i64).unwrap_or(0) == 0 {
+                "yaml"
+            } else {
+                "txt"
+            };
+            required.insert(format!("kustomize-{}.{ext}", dir_tag(dir)));
+        }
+        if let Some(kpt) = self.kpt() {
+            if kpt.get("render").is_some() {
+                required.insert("kpt-diff.patch".into());
+                required.insert("kpt-results.yaml".into());
+                optional.insert("kpt-results-2.yaml".into());
+            }
+            for run in kpt
+                .get("eval")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = string(run, "name");
+                required.insert(format!("kpt-eval-{name}.patch"));
+                required.insert(format!("kpt-eval-{name}-results.yaml"));
+                optional.insert(format!("kpt-eval-{name}-results-2.yaml"));
+            }
+        }
+        for command in self.list("commands") {
+            required.insert(format!("{}.txt", string(&command, "name")));
+        }
+        if let Some((_, files)) = CUSTOM.iter().find(|(n, _)| *n == self.name) {
+            required.extend(files.iter().map(|f| f.to_string()));
+        }
+        (required, optional)
+    }
+}
+
+fn string(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("missing string {key} in {value}"))
+        .to_string()
+}
+
+fn dir_tag(dir: &str) -> String {
+    let tag = dir.trim_matches('.').trim_matches('/').replace('/', "_");
+    if tag.is_empty() {
+        "root".to_string()
+    } else {
+        tag
     }
 }
 
@@ -149,11 +279,22 @@ fn our_lines(stderr: &[u8]) -> String {
         .collect()
 }
 
+/// Drops the `E1203 21:45:39.147114    2219 run.go:72] ` prefix of kubectl's log lines.
+fn without_klog_prefix(line: &str) -> &str {
+    let b = line.as_bytes();
+    let klog = b.len() > 6
+        && matches!(b[0], b'E' | b'W' | b'I' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' ';
+    match line.find("] ") {
+        Some(i) if klog => &line[i + 2..],
+        _ => line,
+    }
+}
+
 fn run_kustomize(example: &Example) {
-    let Some(builds) = example.config.get("kustomize").and_then(Value::as_array) else {
-        return;
-    };
-    if !have("kubectl") {
+    let builds = example.list("kustomize");
+    if builds.is_empty() || !have_kubectl() {
         return;
     }
     for build in builds {
@@ -163,6 +304,7 @@ fn run_kustomize(example: &Example) {
         let run = || {
             example
                 .command("kubectl")
+                .env("KUSTOMIZE_PLUGIN_HOME", plugin_home())
                 .args(["kustomize", "--enable-alpha-plugins"])
                 .arg(tmp.path().join(dir))
                 .output()
@@ -176,12 +318,7 @@ fn run_kustomize(example: &Example) {
             example.name,
             String::from_utf8_lossy(&out.stderr)
         );
-        let tag = dir.trim_matches('.').trim_matches('/').replace('/', "_");
-        let tag = if tag.is_empty() {
-            "root".to_string()
-        } else {
-            tag
-        };
+        let tag = dir_tag(dir);
         if want == 0 {
             let text = String::from_utf8(out.stdout.clone()).unwrap();
             example.expect(&format!("kustomize-{tag}.yaml"), &text);
@@ -219,68 +356,177 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn run_kpt(example: &Example) {
-    let Some(kpt) = example.config.get("kpt") else {
-        return;
-    };
-    if !have("kpt") {
-        return;
-    }
-    let want = kpt.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
-    let tmp = example.copy();
-    let pkg = tmp.path().join("pkg");
-    std::fs::create_dir(&pkg).unwrap();
+/// A copy of the example as a Git repository at `<tmp>/pkg`, so diffs show what kpt changed.
+fn git_package(example: &Example, tmp: &Path) -> PathBuf {
+    let pkg = tmp.join("pkg");
     copy_dir(&example.dir, &pkg);
-    let _ = std::fs::remove_dir_all(pkg.join(".expected"));
     git(&pkg, &["init", "-q"]);
     git(&pkg, &["add", "-A"]);
     git(&pkg, &["commit", "-q", "-m", "example"]);
-    let render = |results: &Path| {
-        example
-            .command("kpt")
-            .args([
-                "fn",
-                "render",
-                "--allow-exec",
-                "--truncate-output=false",
-                "--results-dir",
-            ])
-            .arg(results)
-            .arg(&pkg)
-            .output()
-            .expect("kpt")
-    };
+    pkg
+}
+
+/// Runs `kpt_run(results_dir)` twice on `pkg`; returns (diff, first results, second results).
+/// The second run must leave every file as the first left it.
+fn twice(
+    example: &Example,
+    what: &str,
+    pkg: &Path,
+    want: i64,
+    kpt_run: impl Fn(&Path) -> Output,
+) -> (String, String, String) {
     let mut diffs = Vec::new();
-    let mut all_results = Vec::new();
+    let mut results = Vec::new();
     for round in 0..2 {
-        let results = tmp.path().join(format!("results-{round}"));
-        std::fs::create_dir(&results).unwrap();
-        let out = render(&results);
+        let dir = pkg
+            .parent()
+            .unwrap()
+            .join(format!("results-{what}-{round}"));
+        std::fs::create_dir(&dir).unwrap();
+        let out = kpt_run(&dir);
         assert_eq!(
             status(&out),
             want,
-            "{} render {round}: {}{}",
+            "{} {what} run {round}: {}{}",
             example.name,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        git(&pkg, &["add", "-A"]);
-        diffs.push(git(&pkg, &["diff", "--cached"]));
-        all_results.push(std::fs::read_to_string(results.join("results.yaml")).unwrap_or_default());
+        git(pkg, &["add", "-A"]);
+        diffs.push(git(pkg, &["diff", "--cached"]));
+        results.push(std::fs::read_to_string(dir.join("results.yaml")).unwrap_or_default());
     }
     assert_eq!(
         diffs[0], diffs[1],
-        "{}: the second render changed files",
+        "{}: the second {what} changed files",
         example.name
     );
-    example.expect("kpt-diff.patch", &diffs[0]);
-    example.expect("kpt-results.yaml", &all_results[0]);
+    let second = results.pop().unwrap();
+    let first = results.pop().unwrap();
+    (diffs.swap_remove(0), first, second)
+}
+
+fn run_kpt(example: &Example) {
+    let Some(kpt) = example.kpt() else {
+        return;
+    };
+    if !have_kpt() {
+        return;
+    }
+    if let Some(render) = kpt.get("render") {
+        let want = render.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
+        let tmp = tempdir();
+        let pkg = git_package(example, tmp.path());
+        let (diff, first, second) = twice(example, "render", &pkg, want, |results| {
+            example
+                .command("kpt")
+                .args(["fn", "render", "--allow-exec", "--truncate-output=false"])
+                .arg("--results-dir")
+                .arg(results)
+                .arg(&pkg)
+                .output()
+                .expect("kpt")
+        });
+        example.expect("kpt-diff.patch", &diff);
+        example.expect("kpt-results.yaml", &first);
+        example.expect_second("kpt-results-2.yaml", &first, &second);
+    }
+    for run in kpt
+        .get("eval")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = string(run, "name");
+        let want = run.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
+        let tmp = tempdir();
+        let pkg = git_package(example, tmp.path());
+        let (diff, first, second) =
+            twice(example, &format!("eval {name}"), &pkg, want, |results| {
+                let mut cmd = example.command("kpt");
+                cmd.current_dir(&pkg)
+                    .args(["fn", "eval", ".", "--exec", "authelia-secrets"])
+                    .arg("--truncate-output=false")
+                    .arg("--results-dir")
+                    .arg(results);
+                if let Some(file) = run.get("fnConfig").and_then(Value::as_str) {
+                    cmd.args(["--fn-config", file]);
+                }
+                if let Some(args) = run.get("args").and_then(Value::as_array) {
+                    cmd.arg("--");
+                    cmd.args(
+                        args.iter()
+                            .map(|a| a.as_str().expect("eval args are strings")),
+                    );
+                }
+                cmd.output().expect("kpt")
+            });
+        example.expect(&format!("kpt-eval-{name}.patch"), &diff);
+        example.expect(&format!("kpt-eval-{name}-results.yaml"), &first);
+        example.expect_second(&format!("kpt-eval-{name}-results-2.yaml"), &first, &second);
+    }
+}
+
+fn run_commands(example: &Example) {
+    let commands = example.list("commands");
+    if commands.is_empty() {
+        return;
+    }
+    let programs: BTreeSet<String> = commands
+        .iter()
+        .filter_map(|c| c.get("run")?.get(0)?.as_str().map(String::from))
+        .collect();
+    if programs.contains("kubectl") && !have_kubectl() || programs.contains("kpt") && !have_kpt() {
+        return;
+    }
+    let tmp = example.copy();
+    let root = tmp.path().canonicalize().unwrap();
+    for command in commands {
+        let name = string(&command, "name");
+        let argv: Vec<&str> = command["run"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: commands[{name}].run is a list", example.name))
+            .iter()
+            .map(|a| a.as_str().expect("run arguments are strings"))
+            .collect();
+        let want = command.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
+        let program = if argv[0] == "authelia-secrets" {
+            binary().to_str().unwrap()
+        } else {
+            argv[0]
+        };
+        let out = example
+            .command(program)
+            .args(&argv[1..])
+            .current_dir(&root)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: cannot run {}: {e}", example.name, argv[0]));
+        let mut text = String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !stderr.is_empty() {
+            text.push_str("--- stderr\n");
+            for line in stderr.lines() {
+                text.push_str(without_klog_prefix(line));
+                text.push('\n');
+            }
+        }
+        assert_eq!(
+            status(&out),
+            want,
+            "{}: {name} ({}): {text}",
+            example.name,
+            argv.join(" ")
+        );
+        let text = text.replace(root.to_str().unwrap(), "$EXAMPLE");
+        example.expect(&format!("{name}.txt"), &text);
+    }
 }
 
 fn run_example(name: &str) {
     let example = Example::load(name);
     run_kustomize(&example);
     run_kpt(&example);
+    run_commands(&example);
 }
 
 #[test]
@@ -288,23 +534,53 @@ fn every_example_has_a_test() {
     let this =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples.rs"))
             .unwrap();
-    let mut missing = Vec::new();
+    let mut problems = Vec::new();
     for entry in std::fs::read_dir(examples_dir()).unwrap() {
         let entry = entry.unwrap();
         if !entry.path().is_dir() {
             continue;
         }
         let name = entry.file_name().to_string_lossy().to_string();
+        let dir = entry.path();
+        if !dir.join(".expected/config.yaml").is_file() {
+            problems.push(format!("{name}: no .expected/config.yaml"));
+            continue;
+        }
+        let custom = CUSTOM.iter().any(|(n, _)| *n == name);
         let tested = this.contains(&format!("run_example(\"{name}\")"))
-            || this.contains(&format!("Example::load(\"{name}\")"));
-        if !entry.path().join(".expected/config.yaml").is_file() || !tested {
-            missing.push(name);
+            || custom && this.contains(&format!("Example::load(\"{name}\")"));
+        if !tested {
+            problems.push(format!("{name}: no test calls run_example(\"{name}\")"));
+        }
+        let example = Example::load(&name);
+        let keys: Vec<&String> = example.config.as_object().unwrap().keys().collect();
+        for key in &keys {
+            if !CONFIG_KEYS.contains(&key.as_str()) {
+                problems.push(format!("{name}: unknown key {key} in config.yaml"));
+            }
+        }
+        let (required, optional) = example.expected_files();
+        if required.is_empty() {
+            problems.push(format!("{name}: config.yaml runs nothing"));
+        }
+        for entry in std::fs::read_dir(dir.join(".expected")).unwrap() {
+            let file = entry.unwrap().file_name().to_string_lossy().to_string();
+            if file != "config.yaml" && !required.contains(&file) && !optional.contains(&file) {
+                problems.push(format!(
+                    "{name}: .expected/{file} is compared by nothing (stale?)"
+                ));
+            }
+        }
+        if dir.join("Kptfile").is_file() {
+            let ignore = std::fs::read_to_string(dir.join(".krmignore")).unwrap_or_default();
+            if !ignore.lines().any(|l| l.trim() == ".expected/") {
+                problems.push(format!(
+                    "{name}: a kpt package without `.expected/` in .krmignore: a copy of it does not render"
+                ));
+            }
         }
     }
-    assert!(
-        missing.is_empty(),
-        "examples without .expected/config.yaml or a test: {missing:?}"
-    );
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]
@@ -332,11 +608,64 @@ fn kustomize_generator() {
     run_example("kustomize-generator");
 }
 
+#[test]
+fn kpt_package() {
+    run_example("kpt-package");
+}
+
+#[test]
+fn kpt_eval() {
+    run_example("kpt-eval");
+    // The ConfigMap form (`-- key=value`) says the same as the typed config: same changes.
+    let expected = examples_dir().join("kpt-eval/.expected");
+    assert_eq!(
+        std::fs::read_to_string(expected.join("kpt-eval-configmap.patch")).unwrap(),
+        std::fs::read_to_string(expected.join("kpt-eval-fn-config.patch")).unwrap(),
+        "kpt fn eval with the ConfigMap and with --fn-config differ"
+    );
+}
+
+#[test]
+fn export() {
+    run_example("export");
+}
+
+#[test]
+fn rollout_modes() {
+    run_example("rollout-modes");
+}
+
+#[test]
+fn provided_values() {
+    run_example("provided-values");
+}
+
+#[test]
+fn workloads() {
+    run_example("workloads");
+}
+
+#[test]
+fn rotation() {
+    run_example("rotation");
+}
+
+#[test]
+fn oidc_keys() {
+    run_example("oidc-keys");
+}
+
+#[test]
+fn catalog() {
+    run_example("catalog");
+}
+
 /// Builds one overlay of examples/overlays through kubectl kustomize.
 fn build_overlay(name: &str) -> Vec<Value> {
     let example = Example::load("overlays");
     let out = example
         .command("kubectl")
+        .env("KUSTOMIZE_PLUGIN_HOME", plugin_home())
         .args(["kustomize", "--enable-alpha-plugins"])
         .arg(example.dir.join("overlays").join(name))
         .output()
@@ -360,7 +689,7 @@ fn secret_data(items: &[Value]) -> serde_json::Map<String, Value> {
 
 #[test]
 fn production_overlay_is_complete_checks_clean_and_differs_from_staging() {
-    if !have("kubectl") {
+    if !have_kubectl() {
         return;
     }
     let production = build_overlay("production");
@@ -455,106 +784,255 @@ fn krm(example: &Example, input: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Adds the annotations kustomize (`kustomize.config.k8s.io/id`) and kyaml's reader and
-/// function runner (index, ids) put on every item of a transformer's input.
-fn as_kustomize_sends(mut item: Value, index: usize, id_yaml: &str) -> Value {
-    let annotations = item["metadata"]
+/// The annotations kyaml's reader, pipeline and function runner append to the `index`-th item
+/// (0-based) of a ResourceList, in the order they are added (see kustomize-sends/*.yaml).
+fn runner_annotations(index: usize) -> Vec<(&'static str, String)> {
+    vec![
+        ("config.kubernetes.io/index", index.to_string()),
+        ("internal.config.kubernetes.io/index", index.to_string()),
+        (
+            "internal.config.kubernetes.io/annotations-migration-resource-id",
+            index.to_string(),
+        ),
+        ("internal.config.kubernetes.io/id", (index + 1).to_string()),
+        ("config.k8s.io/id", (index + 1).to_string()),
+    ]
+}
+
+fn annotations_mut(item: &mut Value) -> &mut serde_json::Map<String, Value> {
+    item["metadata"]
         .as_object_mut()
-        .unwrap()
+        .expect("metadata")
         .entry("annotations")
-        .or_insert_with(|| serde_json::json!({}));
-    let a = annotations.as_object_mut().unwrap();
-    a.insert(
-        "kustomize.config.k8s.io/id".into(),
-        Value::String(id_yaml.into()),
-    );
-    for key in [
-        "config.kubernetes.io/index",
-        "internal.config.kubernetes.io/index",
-    ] {
-        a.insert(key.into(), Value::String("0".into()));
-    }
-    a.insert(
-        "internal.config.kubernetes.io/annotations-migration-resource-id".into(),
-        Value::String(index.to_string()),
-    );
-    for key in ["internal.config.kubernetes.io/id", "config.k8s.io/id"] {
-        a.insert(key.into(), Value::String((index + 1).to_string()));
+        .or_insert_with(|| serde_json::json!({}))
+        .as_object_mut()
+        .expect("annotations")
+}
+
+/// Sets (or, with `None`, removes) annotations.
+fn annotate(mut item: Value, changes: &[(&str, Option<&str>)]) -> Value {
+    let a = annotations_mut(&mut item);
+    for (key, value) in changes {
+        match value {
+            Some(v) => {
+                a.insert((*key).to_string(), Value::String((*v).to_string()));
+            }
+            None => {
+                a.shift_remove(*key);
+            }
+        }
     }
     item
 }
 
+fn with_runner_annotations(item: Value, index: usize) -> Value {
+    let owned = runner_annotations(index);
+    let changes: Vec<(&str, Option<&str>)> =
+        owned.iter().map(|(k, v)| (*k, Some(v.as_str()))).collect();
+    annotate(item, &changes)
+}
+
+fn without_runner_annotations(item: Value) -> Value {
+    let changes: Vec<(&str, Option<&str>)> = runner_annotations(0)
+        .iter()
+        .map(|(k, _)| (*k, None))
+        .collect();
+    annotate(item, &changes)
+}
+
+/// kustomize sends what `res.AsYAML()` makes, which goes through JSON: every mapping sorted by
+/// key. Only the annotations kyaml adds afterwards (the runner's) follow, in the order added.
+fn assert_sorted_as_kustomize_writes(value: &Value, path: &str) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            if path.ends_with("metadata.annotations") {
+                let runner: Vec<&str> = runner_annotations(0).iter().map(|(k, _)| *k).collect();
+                let first_runner = keys.iter().position(|k| runner.contains(k));
+                let tail = keys.split_off(first_runner.unwrap_or(keys.len()));
+                let in_order: Vec<&str> = runner
+                    .iter()
+                    .copied()
+                    .filter(|k| tail.contains(k))
+                    .collect();
+                assert_eq!(
+                    tail, in_order,
+                    "{path}: the runner's annotations come last, in order"
+                );
+            }
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            assert_eq!(keys, sorted, "{path}: kustomize sends sorted keys");
+            for (k, v) in map {
+                assert_sorted_as_kustomize_writes(v, &format!("{path}.{k}"));
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                assert_sorted_as_kustomize_writes(v, &format!("{path}[{i}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn read_example_yaml(example: &Example, file: &str) -> (String, Value) {
+    let text = std::fs::read_to_string(example.dir.join(file)).unwrap();
+    let value = authelia_secrets::yaml::parse_document(file, text.as_bytes())
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    (text, value)
+}
+
+fn items_of(list: &Value) -> Vec<Value> {
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Standalone kustomize (`--enable-exec`) is not installable on these machines, so this test
+/// feeds the function the exact ResourceLists kustomize sends (kustomize-sends/, each file
+/// citing the kustomize source it is derived from), checks that those files still agree with
+/// the example's own files and with what the function generated, and compares the outputs.
 #[test]
 fn kustomize_krm_exec() {
     let example = Example::load("kustomize-krm-exec");
-    // Generator form: kustomize sends the config alone (kustomize-sends/generator.yaml).
-    let generator_input =
-        std::fs::read_to_string(example.dir.join("kustomize-sends/generator.yaml")).unwrap();
-    let config_text = std::fs::read(example.dir.join("authelia-secrets.yaml")).unwrap();
-    let config = authelia_secrets::yaml::parse_document("config", &config_text).unwrap();
-    let sent = authelia_secrets::yaml::parse_document("generator.yaml", generator_input.as_bytes())
-        .unwrap();
-    let mut expected_fc = config.clone();
-    expected_fc["metadata"]["annotations"]["config.kubernetes.io/local-config"] =
-        Value::String("true".into());
-    assert_eq!(
-        sent["functionConfig"], expected_fc,
-        "generator.yaml is out of date with authelia-secrets.yaml"
+    let (_, config) = read_example_yaml(&example, "authelia-secrets.yaml");
+    let (_, deployment) = read_example_yaml(&example, "deployment.yaml");
+    let function_config = annotate(
+        config.clone(),
+        &[("config.kubernetes.io/local-config", Some("true"))],
     );
-    let generated = krm(&example, &generator_input);
-    example.expect("generator-output.yaml", &generated);
-    let generated = authelia_secrets::yaml::parse_document("out", generated.as_bytes()).unwrap();
-    let secret = generated["items"]
-        .as_array()
-        .unwrap()
+
+    // Generator form: the config, marked local-config, is both the only item and the config.
+    let (generator_text, sent) = read_example_yaml(&example, "kustomize-sends/generator.yaml");
+    assert_eq!(
+        sent["functionConfig"], function_config,
+        "kustomize-sends/generator.yaml is out of date with authelia-secrets.yaml"
+    );
+    assert_eq!(
+        items_of(&sent),
+        vec![with_runner_annotations(function_config.clone(), 0)],
+        "generator.yaml: the one item is the config with the runner's annotations"
+    );
+    assert_sorted_as_kustomize_writes(&sent["items"], "items");
+    assert_sorted_as_kustomize_writes(&sent["functionConfig"], "functionConfig");
+    let generated_text = krm(&example, &generator_text);
+    example.expect("generator-output.yaml", &generated_text);
+    let generated =
+        authelia_secrets::yaml::parse_document("out", generated_text.as_bytes()).unwrap();
+    let generated_items = items_of(&generated);
+    assert_eq!(
+        generated_items.len(),
+        2,
+        "the config item echoed and the Secret"
+    );
+    let echoed = generated_items
+        .iter()
+        .find(|i| i["kind"] == "AutheliaSecrets")
+        .cloned()
+        .expect("the generator echoes the config item");
+    let secret = generated_items
         .iter()
         .find(|i| i["kind"] == "Secret")
         .cloned()
         .expect("the generator emits the Secret");
     assert_eq!(
         secret["metadata"]["annotations"]["kustomize.config.k8s.io/needs-hash"],
-        Value::String("true".into())
+        "true"
     );
 
-    // Transformer form: every resource, the generated Secret as kustomize keeps it (needs-hash
-    // turned into its internal markers), each with kustomize's and kyaml's annotations.
-    let deployment_text = std::fs::read(example.dir.join("deployment.yaml")).unwrap();
-    let deployment =
-        authelia_secrets::yaml::parse_document("deployment", &deployment_text).unwrap();
-    let mut kept = secret.clone();
-    let a = kept["metadata"]["annotations"].as_object_mut().unwrap();
-    a.remove("kustomize.config.k8s.io/needs-hash");
-    a.insert(
-        "internal.config.kubernetes.io/needsHashSuffix".into(),
-        Value::String("enabled".into()),
+    // Transformer form: the resource map after the generator ran, in kustomize's order, each
+    // item as kustomize keeps it (see the comments in transformer.yaml).
+    let (transformer_text, sent) = read_example_yaml(&example, "kustomize-sends/transformer.yaml");
+    let id = |yaml: &str| Some(yaml.to_string());
+    let deployment_id = id("group: apps\nkind: Deployment\nname: authelia\nversion: v1\n");
+    let config_id = id(
+        "group: authelia-secrets.dev\nkind: AutheliaSecrets\nname: authelia\nversion: v1alpha1\n",
     );
-    a.insert(
-        "internal.config.kubernetes.io/generatorBehavior".into(),
-        Value::String("unspecified".into()),
-    );
-    let items = vec![
-        as_kustomize_sends(
-            deployment,
+    let secret_id = id("kind: Secret\nname: authelia\nversion: v1\n");
+    let expected = vec![
+        with_runner_annotations(
+            annotate(
+                deployment,
+                &[("kustomize.config.k8s.io/id", deployment_id.as_deref())],
+            ),
             0,
-            "group: apps\nkind: Deployment\nname: authelia\nversion: v1\n",
         ),
-        as_kustomize_sends(kept, 1, "kind: Secret\nname: authelia\nversion: v1\n"),
+        with_runner_annotations(
+            annotate(
+                without_runner_annotations(echoed.clone()),
+                &[
+                    (
+                        "config.kubernetes.io/path",
+                        Some("autheliasecrets_authelia.yaml"),
+                    ),
+                    (
+                        "internal.config.kubernetes.io/generatorBehavior",
+                        Some("unspecified"),
+                    ),
+                    (
+                        "internal.config.kubernetes.io/path",
+                        Some("autheliasecrets_authelia.yaml"),
+                    ),
+                    ("kustomize.config.k8s.io/id", config_id.as_deref()),
+                ],
+            ),
+            1,
+        ),
+        with_runner_annotations(
+            annotate(
+                secret.clone(),
+                &[
+                    ("kustomize.config.k8s.io/needs-hash", None),
+                    ("config.kubernetes.io/path", Some("secret_authelia.yaml")),
+                    (
+                        "internal.config.kubernetes.io/generatorBehavior",
+                        Some("unspecified"),
+                    ),
+                    (
+                        "internal.config.kubernetes.io/needsHashSuffix",
+                        Some("enabled"),
+                    ),
+                    (
+                        "internal.config.kubernetes.io/path",
+                        Some("secret_authelia.yaml"),
+                    ),
+                    ("kustomize.config.k8s.io/id", secret_id.as_deref()),
+                ],
+            ),
+            2,
+        ),
     ];
-    let transformer_input = serde_json::json!({
-        "apiVersion": "config.kubernetes.io/v1",
-        "kind": "ResourceList",
-        "items": items,
-        "functionConfig": expected_fc,
-    });
-    let transformer_input = authelia_secrets::yaml::emit(&transformer_input).unwrap();
-    example.expect("transformer-input.yaml", &transformer_input);
-    let transformed = krm(&example, &transformer_input);
-    example.expect("transformer-output.yaml", &transformed);
-    let out = authelia_secrets::yaml::parse_document("out", transformed.as_bytes()).unwrap();
-    let items = out["items"].as_array().unwrap();
+    assert_eq!(
+        items_of(&sent),
+        expected,
+        "kustomize-sends/transformer.yaml is out of date with the example or the generator output"
+    );
+    assert_eq!(sent["functionConfig"], function_config);
+    assert_sorted_as_kustomize_writes(&sent["items"], "items");
+    let transformed_text = krm(&example, &transformer_text);
+    example.expect("transformer-output.yaml", &transformed_text);
+    let out = authelia_secrets::yaml::parse_document("out", transformed_text.as_bytes()).unwrap();
+    let items = items_of(&out);
+    // Every item comes back with its kustomize id, or kustomize would delete it.
+    assert_eq!(items.len(), 3);
+    for item in &items {
+        assert!(
+            item["metadata"]["annotations"]["kustomize.config.k8s.io/id"].is_string(),
+            "{item}"
+        );
+    }
+    assert_eq!(
+        items.iter().find(|i| i["kind"] == "AutheliaSecrets"),
+        Some(&expected[1]),
+        "the config item is handed back untouched"
+    );
     let secret = items.iter().find(|i| i["kind"] == "Secret").unwrap();
-    // kustomize appends the hash itself: the name stays, the marker stays.
+    // kustomize appends the hash itself, later: the name stays, the marker stays.
     assert_eq!(secret["metadata"]["name"], "authelia");
+    assert_eq!(
+        secret["metadata"]["annotations"]["internal.config.kubernetes.io/needsHashSuffix"],
+        "enabled"
+    );
+    assert_eq!(secret["data"], expected[2]["data"]);
     let dep = items.iter().find(|i| i["kind"] == "Deployment").unwrap();
     assert_eq!(
         dep["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
@@ -562,7 +1040,178 @@ fn kustomize_krm_exec() {
     );
 }
 
+/// Every YAML document under `dir`, with its path.
+fn yaml_documents(dir: &Path) -> Vec<(PathBuf, Value)> {
+    let mut out = Vec::new();
+    for (rel, bytes) in common::snapshot(dir) {
+        if rel.starts_with(".expected")
+            || !rel.extension().is_some_and(|e| e == "yaml" || e == "yml")
+        {
+            continue;
+        }
+        let docs = authelia_secrets::yaml::parse_stream(&rel.display().to_string(), &bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
+        assert!(!docs.is_empty(), "{}: no YAML document", rel.display());
+        out.extend(docs.into_iter().map(|d| (rel.clone(), d)));
+    }
+    out
+}
+
+fn document<'a>(docs: &'a [(PathBuf, Value)], path: &str) -> &'a Value {
+    &docs
+        .iter()
+        .find(|(p, _)| p == Path::new(path))
+        .unwrap_or_else(|| panic!("{path} missing"))
+        .1
+}
+
+/// The GitOps recipes: what can run here runs (the component over stand-ins, the application
+/// with the legacy plugin, the Flux CI script); the rest (Argo CD itself, the KRM exec variant,
+/// the workflow, the Flux object) must at least parse and agree with what runs.
 #[test]
-fn kpt_package() {
-    run_example("kpt-package");
+fn gitops() {
+    run_example("gitops");
+    let dir = examples_dir().join("gitops");
+    let docs = yaml_documents(&dir);
+
+    let cm = document(&docs, "argocd/authelia-secrets-plugin/argocd-cm.yaml");
+    let flags: Vec<&str> = cm["data"]["kustomize.buildOptions"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert!(flags.contains(&"--enable-alpha-plugins") && flags.contains(&"--enable-exec"));
+
+    let repo_server = document(
+        &docs,
+        "argocd/authelia-secrets-plugin/argocd-repo-server.yaml",
+    );
+    let pod = &repo_server["spec"]["template"]["spec"];
+    let env = pod["containers"][0]["env"].as_array().unwrap();
+    let plugin_home = env
+        .iter()
+        .find(|e| e["name"] == "KUSTOMIZE_PLUGIN_HOME")
+        .and_then(|e| e["value"].as_str())
+        .expect("KUSTOMIZE_PLUGIN_HOME on the repo-server");
+    assert!(
+        env.iter()
+            .any(|e| e["name"] == "AUTHELIA_SECRETS_SEED"
+                && e["valueFrom"]["secretKeyRef"].is_object()),
+        "the seed comes from a Secret"
+    );
+    let init = &pod["initContainers"][0];
+    assert_eq!(
+        init["args"],
+        serde_json::json!(["install-plugin", "--dir", plugin_home]),
+        "the init container installs where KUSTOMIZE_PLUGIN_HOME points"
+    );
+    let mount = |c: &Value| {
+        c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "custom-tools")
+            .and_then(|m| m["mountPath"].as_str())
+            .map(String::from)
+            .expect("the shared volume is mounted")
+    };
+    assert_eq!(mount(init), mount(&pod["containers"][0]));
+    assert!(plugin_home.starts_with(&mount(init)));
+
+    // The KRM exec variant names, as an absolute path, the very file install-plugin writes.
+    let krm = document(&docs, "argocd/app-krm/authelia-secrets.yaml");
+    let spec = authelia_secrets::yaml::parse_document(
+        "function",
+        krm["metadata"]["annotations"]["config.kubernetes.io/function"]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let exec_path = spec["exec"]["path"].as_str().unwrap();
+    let relative = Path::new(exec_path)
+        .strip_prefix(plugin_home)
+        .unwrap_or_else(|_| panic!("{exec_path} is not under {plugin_home}"));
+    assert!(
+        plugin_home_file_exists(relative),
+        "install-plugin writes no {}",
+        relative.display()
+    );
+    // Apart from that annotation, both applications are the same.
+    let legacy = document(&docs, "argocd/app/authelia-secrets.yaml");
+    let mut krm_config = krm.clone();
+    krm_config["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    assert_eq!(&krm_config, legacy);
+    for file in ["kustomization.yaml", "deployment.yaml"] {
+        assert_eq!(
+            document(&docs, &format!("argocd/app/{file}")),
+            document(&docs, &format!("argocd/app-krm/{file}"))
+        );
+    }
+
+    // The Flux CI script renders exactly what kustomize with the plugin builds.
+    let expected = dir.join(".expected");
+    assert_eq!(
+        std::fs::read_to_string(expected.join("flux-rendered.txt")).unwrap(),
+        std::fs::read_to_string(expected.join("kustomize-argocd_app.yaml")).unwrap()
+    );
+    let flux = document(&docs, "flux-ci/flux-kustomization.yaml");
+    assert_eq!(flux["spec"]["decryption"]["provider"], "sops");
+    let workflow = document(&docs, "flux-ci/github-workflow.yaml");
+    assert!(workflow["jobs"]["render"]["steps"].is_array());
+}
+
+/// True when `install-plugin` writes a file at `relative` below its plugin home.
+fn plugin_home_file_exists(relative: &Path) -> bool {
+    plugin_home().join(relative).is_file()
+}
+
+/// The README's "Where warnings show": a successful kubectl kustomize shows none of the
+/// plugin's warnings, the binary run by hand as the README says prints them. If a kubectl
+/// release starts passing the plugin's stderr through, this fails and the docs must change.
+#[test]
+fn warnings_show_where_the_readme_says() {
+    if !have_kubectl() {
+        return;
+    }
+    let example = Example::load("quickstart");
+    let tmp = example.copy();
+    // No seed: the function warns that the values are random.
+    let built = Command::new("kubectl")
+        .env_remove("AUTHELIA_SECRETS_SEED")
+        .env("KUSTOMIZE_PLUGIN_HOME", plugin_home())
+        .args(["kustomize", "--enable-alpha-plugins"])
+        .arg(tmp.path())
+        .output()
+        .expect("kubectl");
+    assert!(built.status.success());
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(
+        !stderr.contains("warning"),
+        "kubectl kustomize now shows the plugin's warnings; update the README: {stderr}"
+    );
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let by_hand = "cargo run -q -- examples/quickstart/authelia-secrets.yaml </dev/null >/dev/null";
+    assert!(
+        readme.contains(by_hand),
+        "the README's command changed: {by_hand}"
+    );
+    let out = Command::new(binary())
+        .env_remove("AUTHELIA_SECRETS_SEED")
+        .env_remove("KUSTOMIZE_PLUGIN_CONFIG_ROOT")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .arg("examples/quickstart/authelia-secrets.yaml")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("authelia-secrets: warning:") && stderr.contains("no seed is set"),
+        "{stderr}"
+    );
 }

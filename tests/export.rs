@@ -5,7 +5,7 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{copy_dir, examples_dir, in_ci, run, run_program, tempdir};
+use common::{copy_dir, examples_dir, run, run_program, tempdir};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,15 +13,11 @@ use std::path::Path;
 const SEED: &str = "overlays-example-seed-do-not-use-00001";
 
 fn have_kubectl() -> bool {
-    let ok = std::process::Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok();
-    if !ok {
-        assert!(!in_ci(), "kubectl is required when CI=true");
-        eprintln!("!!! SKIPPING: kubectl is not on PATH");
-    }
-    ok
+    common::have_tool(
+        "kubectl",
+        &["version", "--client"],
+        "the plain-kustomize export test",
+    )
 }
 
 fn production_config() -> std::path::PathBuf {

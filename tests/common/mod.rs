@@ -445,3 +445,27 @@ sys.stdout.write(json.dumps(out, default=lambda o: '<<%s %r>>' % (type(o).__name
     );
     Some(serde_json::from_slice(&out.stdout).expect("python printed JSON"))
 }
+
+/// True when `program probe...` runs and exits 0. When it does not: a test failure in CI
+/// (`CI=true`), else a [`loud_skip`] naming `skipped` (what did not run). Every test binary
+/// uses this one helper, so no skip is ever hidden by cargo test's output capture.
+pub fn have_tool(program: &str, probe: &[&str], skipped: &str) -> bool {
+    let ok = Command::new(program)
+        .args(probe)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !in_ci(),
+            "{program} is required when CI=true, but `{program} {}` did not run",
+            probe.join(" ")
+        );
+        loud_skip(&format!(
+            "{program} is not available; {skipped} did not run"
+        ));
+    }
+    ok
+}
