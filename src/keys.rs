@@ -294,7 +294,7 @@ pub fn inspect_private_key(text: &[u8]) -> Result<KeyKind, String> {
     };
     kind.ok_or_else(|| {
         format!(
-            "its {:?} block does not parse as an RSA or ECDSA (P-256/P-384/P-521) key",
+            "has a {:?} block that does not parse as an RSA or ECDSA (P-256/P-384/P-521) key",
             block.label
         )
     })

@@ -3,8 +3,11 @@
 //! On any error result the output holds the input items unchanged, so a failing run can never
 //! hand an orchestrator a half-transformed list.
 
+use crate::catalog::Generator;
 use crate::check;
-use crate::config::{self, CheckConfig, Config, DEFAULT_SEED_ENV, Rollout, SeedSource, Source};
+use crate::config::{
+    self, CheckConfig, Config, DEFAULT_SEED_ENV, Rollout, SecretSpec, SeedSource, Source,
+};
 use crate::environment::{Environment, leaves_root};
 use crate::generate::{self, Binding, MIN_SEED_CHARS};
 use crate::resource::{self, LEGACY_PATH_ANNOTATION, PATH_ANNOTATION};
@@ -84,11 +87,20 @@ fn plan_changes(
     results: &mut Vec<KrmResult>,
 ) -> Changes {
     let mut changes = Changes::default();
-    let seed = resolve_seed(config, env, results);
+    let Some(files) = FilePolicy::resolve(config, env, results) else {
+        return changes;
+    };
+    let seed = resolve_seed(config, files, env, results);
     let existing_index = secret::find_existing(items, config);
     let existing = existing_index.map(|i| &items[i]);
-    let Some((values, rotations)) = obtain_values(config, existing, seed.as_deref(), env, results)
-    else {
+    let sources = Sources {
+        config,
+        existing,
+        seed: &seed,
+        files,
+        env,
+    };
+    let Some((values, rotations)) = sources.obtain(results) else {
         return changes;
     };
 
@@ -204,19 +216,104 @@ fn set_name(item: &mut Value, name: &str) {
     }
 }
 
-/// The master seed, or `None` (random values). Configured but missing is an error.
+/// Environment variable with which whoever runs the build restricts file reads, whatever the
+/// (possibly remote, possibly hostile) config says: kustomize's `--load-restrictor`, runner-side.
+pub const LOAD_RESTRICTOR_ENV: &str = "AUTHELIA_SECRETS_LOAD_RESTRICTOR";
+/// The one value [`LOAD_RESTRICTOR_ENV`] accepts (kustomize's spelling).
+pub const ROOT_ONLY: &str = "LoadRestrictionsRootOnly";
+
+/// May `fromFile` and `seed.file` leave the root, and who decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilePolicy {
+    /// The config decides (`spec.allowFilesOutsideRoot`).
+    Config { allow_outside: bool },
+    /// The runner set [`LOAD_RESTRICTOR_ENV`] to [`ROOT_ONLY`].
+    RunnerRootOnly,
+}
+
+impl FilePolicy {
+    /// The policy, or `None` (with an error) when the runner's variable holds something else.
+    fn resolve(
+        config: &Config,
+        env: &dyn Environment,
+        results: &mut Vec<KrmResult>,
+    ) -> Option<FilePolicy> {
+        match env.var(LOAD_RESTRICTOR_ENV).as_deref() {
+            None | Some("") => Some(FilePolicy::Config {
+                allow_outside: config.allow_files_outside_root,
+            }),
+            Some(ROOT_ONLY) => Some(FilePolicy::RunnerRootOnly),
+            Some(_) => {
+                results.push(
+                    KrmResult::error(format!(
+                        "the variable {LOAD_RESTRICTOR_ENV} holds an unknown value; set it to {ROOT_ONLY} \
+                         (files must stay inside the root whatever the config says) or unset it"
+                    ))
+                    .on(&config.origin),
+                );
+                None
+            }
+        }
+    }
+
+    fn allow_outside(self) -> bool {
+        matches!(
+            self,
+            FilePolicy::Config {
+                allow_outside: true
+            }
+        )
+    }
+
+    /// Refuses `path` when it leaves the root lexically; the message says what would allow it.
+    fn check(self, path: &str) -> Result<(), String> {
+        if self.allow_outside() || !leaves_root(path) {
+            return Ok(());
+        }
+        Err(match self {
+            FilePolicy::RunnerRootOnly => format!(
+                "{path:?} leaves the kustomization root, which {LOAD_RESTRICTOR_ENV}={ROOT_ONLY} forbids \
+                 whatever spec.allowFilesOutsideRoot says; use a relative path inside the root"
+            ),
+            FilePolicy::Config { .. } => format!(
+                "{path:?} leaves the kustomization root; use a relative path inside it, or set \
+                 spec.allowFilesOutsideRoot: true"
+            ),
+        })
+    }
+
+    /// Reads `path` under this policy (the lexical check, then the resolved path).
+    fn read(self, env: &dyn Environment, path: &str) -> Result<Vec<u8>, String> {
+        self.check(path)?;
+        let mut bytes = env.read_file(path, !self.allow_outside())?;
+        strip_one_newline(&mut bytes);
+        Ok(bytes)
+    }
+}
+
+/// The master seed as configured.
+enum Seed {
+    /// No seed: generated values are random.
+    Absent,
+    Present(Vec<u8>),
+    /// A seed is configured but unusable (the error is reported): generate nothing.
+    Failed,
+}
+
+/// The master seed. Configured but missing, empty or short is an error.
 fn resolve_seed(
     config: &Config,
+    files: FilePolicy,
     env: &dyn Environment,
     results: &mut Vec<KrmResult>,
-) -> Option<Vec<u8>> {
+) -> Seed {
     let mut fail = |field: &str, msg: String| {
         results.push(KrmResult::error(msg).on(&config.origin).at(field));
-        None
+        Seed::Failed
     };
     let (seed, field, what) = match &config.seed {
         SeedSource::Default => match env.var(DEFAULT_SEED_ENV) {
-            None => return None,
+            None => return Seed::Absent,
             Some(s) => (
                 s.into_bytes(),
                 "spec.seed",
@@ -234,23 +331,10 @@ fn resolve_seed(
             }
             Some(s) => (s.into_bytes(), "spec.seed.env", format!("variable {name}")),
         },
-        SeedSource::File(path) => {
-            if !config.allow_files_outside_root && leaves_root(path) {
-                return fail(
-                    "spec.seed.file",
-                    format!(
-                        "{path:?} leaves the kustomization root; use a relative path inside it, or set spec.allowFilesOutsideRoot: true"
-                    ),
-                );
-            }
-            match env.read_file(path, !config.allow_files_outside_root) {
-                Ok(mut bytes) => {
-                    strip_one_newline(&mut bytes);
-                    (bytes, "spec.seed.file", format!("file {path:?}"))
-                }
-                Err(e) => return fail("spec.seed.file", format!("cannot read the seed file: {e}")),
-            }
-        }
+        SeedSource::File(path) => match files.read(env, path) {
+            Ok(bytes) => (bytes, "spec.seed.file", format!("file {path:?}")),
+            Err(e) => return fail("spec.seed.file", format!("cannot read the seed file: {e}")),
+        },
     };
     let chars = std::str::from_utf8(&seed).map_or(seed.len(), |s| s.chars().count());
     if seed.is_empty() {
@@ -267,7 +351,7 @@ fn resolve_seed(
             ),
         );
     }
-    Some(seed)
+    Seed::Present(seed)
 }
 
 fn strip_one_newline(bytes: &mut Vec<u8>) {
@@ -278,187 +362,242 @@ fn strip_one_newline(bytes: &mut Vec<u8>) {
 
 type Rotations = BTreeMap<String, u64>;
 
-/// Every value of the Secret, or `None` when one could not be obtained (errors are in `results`).
-fn obtain_values(
-    config: &Config,
-    existing: Option<&Value>,
-    seed: Option<&[u8]>,
-    env: &dyn Environment,
-    results: &mut Vec<KrmResult>,
-) -> Option<(Values, Rotations)> {
-    let recorded = existing.map(secret::recorded_rotations).unwrap_or_default();
-    let mut values = Values::new();
-    let mut rotations = Rotations::new();
-    let mut made_random = false;
-    let mut ok = true;
-    let fill = |buf: &mut [u8]| env.fill_random(buf);
-    for spec in &config.secrets {
+/// Everything a value can come from.
+struct Sources<'a> {
+    config: &'a Config,
+    existing: Option<&'a Value>,
+    seed: &'a Seed,
+    files: FilePolicy,
+    env: &'a dyn Environment,
+}
+
+/// How a value was obtained, for checks and messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Made now (derived or random): right by construction.
+    Made,
+    /// Kept from the Secret in the input.
+    Kept,
+    /// Read from a file, a variable or the config.
+    Provided,
+}
+
+impl Sources<'_> {
+    /// Every value of the Secret, or `None` when one could not be obtained (errors are in
+    /// `results`).
+    fn obtain(&self, results: &mut Vec<KrmResult>) -> Option<(Values, Rotations)> {
+        let config = self.config;
+        let recorded = self
+            .existing
+            .map(secret::recorded_rotations)
+            .unwrap_or_default();
+        let mut values = Values::new();
+        let mut rotations = Rotations::new();
+        let mut made_random = false;
+        let mut ok = true;
+        for spec in &config.secrets {
+            let key = spec.key.as_str();
+            let obtained = match &spec.source {
+                Source::Generate(generator) => {
+                    rotations.insert(key.to_string(), spec.rotation);
+                    if let Some(e) = self.existing
+                        && secret::has_undecodable(e, key)
+                    {
+                        results.push(
+                            KrmResult::error(format!("data.{key} is not valid base64; fix or remove it so it can be kept or regenerated"))
+                                .on(e)
+                                .at(format!("data.{key}")),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    let kept = self.existing.and_then(|e| secret::existing_value(e, key));
+                    let recorded_rotation = recorded.get(key).copied().unwrap_or(0);
+                    match kept {
+                        Some(v) if recorded_rotation == spec.rotation => Some((v, Origin::Kept)),
+                        kept => self
+                            .make(spec, generator, kept.is_some(), recorded_rotation, results)
+                            .map(|(v, random)| {
+                                made_random |= random;
+                                (v, Origin::Made)
+                            }),
+                    }
+                }
+                Source::FromFile(path) => match self.files.read(self.env, path) {
+                    Ok(bytes) => Some((bytes, Origin::Provided)),
+                    Err(e) => {
+                        results.push(config_error(
+                            config,
+                            format!("{}.fromFile", spec.field),
+                            format!("cannot read {key}: {e}"),
+                        ));
+                        None
+                    }
+                },
+                Source::FromEnv(name) => match self.env.var(name) {
+                    Some(v) => Some((v.into_bytes(), Origin::Provided)),
+                    None => {
+                        results.push(config_error(
+                            config,
+                            format!("{}.fromEnv", spec.field),
+                            format!("the variable {name} for {key} is not set"),
+                        ));
+                        None
+                    }
+                },
+                Source::Literal(v) => Some((v.as_bytes().to_vec(), Origin::Provided)),
+            };
+            let Some((value, origin)) = obtained else {
+                ok = false;
+                continue;
+            };
+            if let Some(problem) = self.refusal(spec, &value, origin) {
+                results.push(problem);
+                ok = false;
+                continue;
+            }
+            if let Some(entry) = spec.entry
+                && entry.is_deprecated_in(config.version)
+                && let Some((since, replacement)) = entry.deprecated
+            {
+                results.push(
+                    KrmResult::warning(format!(
+                        "{} is deprecated since Authelia {since}; use {replacement}",
+                        entry.config_key
+                    ))
+                    .on(&config.origin)
+                    .at(spec.field.clone()),
+                );
+            }
+            values.insert(key.to_string(), value);
+        }
+        if made_random {
+            results.push(
+                KrmResult::warning(format!(
+                    "no seed is set, so generated values are random and every build makes new ones; \
+                     set {DEFAULT_SEED_ENV} (`authelia-secrets seed` prints one) to make them stable"
+                ))
+                .on(&config.origin)
+                .at("spec.seed"),
+            );
+        }
+        ok.then_some((values, rotations))
+    }
+
+    /// A new value for `spec`, and whether it is random. `None` when the seed failed (already
+    /// reported) or generation failed (reported here).
+    fn make(
+        &self,
+        spec: &SecretSpec,
+        generator: &Generator,
+        replaces_existing: bool,
+        recorded_rotation: u64,
+        results: &mut Vec<KrmResult>,
+    ) -> Option<(Vec<u8>, bool)> {
+        let config = self.config;
         let key = spec.key.as_str();
-        let value: Option<Vec<u8>> = match &spec.source {
-            Source::Generate(generator) => {
-                rotations.insert(key.to_string(), spec.rotation);
-                let kept = existing.and_then(|e| secret::existing_value(e, key));
-                if let Some(e) = existing
-                    && secret::has_undecodable(e, key)
-                {
-                    results.push(
-                        KrmResult::error(format!("data.{key} is not valid base64; fix or remove it so it can be kept or regenerated"))
-                            .on(e)
-                            .at(format!("data.{key}")),
-                    );
-                    ok = false;
-                    continue;
-                }
-                let recorded_rotation = recorded.get(key).copied().unwrap_or(0);
-                match kept {
-                    Some(v) if recorded_rotation == spec.rotation => Some(v),
-                    kept => {
-                        if kept.is_some()
-                            && spec
-                                .entry
-                                .is_some_and(|e| e.key == "STORAGE_ENCRYPTION_KEY")
-                        {
-                            results.push(
-                                KrmResult::warning(format!(
-                                    "rotating STORAGE_ENCRYPTION_KEY (rotation {recorded_rotation} → {}) replaces the key \
-                                     Authelia's database is encrypted with; run `authelia storage encryption change-key` \
-                                     with the new key before Authelia restarts, or it will refuse to start",
-                                    spec.rotation
-                                ))
-                                .on(&config.origin)
-                                .at(format!("{}.rotation", spec.field)),
-                            );
-                        }
-                        let binding = Binding {
-                            namespace: config.namespace.as_deref().unwrap_or(""),
-                            secret_name: &config.secret_name,
-                            key,
-                            rotation: spec.rotation,
-                        };
-                        let made = match seed {
-                            Some(seed) => generate::derive(seed, &binding, generator),
-                            None => {
-                                made_random = true;
-                                generate::random(&fill, generator)
-                            }
-                        };
-                        match made {
-                            Ok(v) => Some(v.into_bytes()),
-                            Err(e) => {
-                                results.push(config_error(
-                                    config,
-                                    spec.field.clone(),
-                                    format!("cannot generate {key}: {e}"),
-                                ));
-                                None
-                            }
-                        }
-                    }
-                }
-            }
-            Source::FromFile(path) => {
-                let field = format!("{}.fromFile", spec.field);
-                if !config.allow_files_outside_root && leaves_root(path) {
-                    results.push(config_error(config, field, format!("{path:?} leaves the kustomization root; use a path inside it, or set spec.allowFilesOutsideRoot: true")));
-                    None
-                } else {
-                    match env.read_file(path, !config.allow_files_outside_root) {
-                        Ok(mut bytes) => {
-                            strip_one_newline(&mut bytes);
-                            Some(bytes)
-                        }
-                        Err(e) => {
-                            results.push(config_error(
-                                config,
-                                field,
-                                format!("cannot read {key}: {e}"),
-                            ));
-                            None
-                        }
-                    }
-                }
-            }
-            Source::FromEnv(name) => match env.var(name) {
-                Some(v) => Some(v.into_bytes()),
-                None => {
-                    results.push(config_error(
-                        config,
-                        format!("{}.fromEnv", spec.field),
-                        format!("the variable {name} for {key} is not set"),
-                    ));
-                    None
-                }
-            },
-            Source::Literal(v) => Some(v.as_bytes().to_vec()),
-        };
-        let Some(value) = value else {
-            ok = false;
-            continue;
-        };
-        if value.is_empty() {
-            results.push(config_error(
-                config,
-                spec.field.clone(),
-                format!("the value of {key} is empty"),
-            ));
-            ok = false;
-            continue;
+        if matches!(self.seed, Seed::Failed) {
+            return None;
         }
-        if !matches!(spec.source, Source::Generate(_))
-            && let Some(entry) = spec.entry
-            && let Some(problem) = entry.problem_with(&value)
-        {
-            results.push(config_error(
-                config,
-                spec.field.clone(),
-                format!("the value of {key} {problem}"),
-            ));
-            ok = false;
-            continue;
-        }
-        if let Some(entry) = spec.entry
-            && entry.min_length > 0
-            && value.len() < entry.min_length
-        {
-            results.push(config_error(
-                config,
-                spec.field.clone(),
-                format!(
-                    "Authelia requires {} to be at least {} characters; this value has {}",
-                    entry.config_key_for(config.version),
-                    entry.min_length,
-                    value.len()
-                ),
-            ));
-            ok = false;
-            continue;
-        }
-        if let Some(entry) = spec.entry
-            && entry.is_deprecated_in(config.version)
-            && let Some((since, replacement)) = entry.deprecated
+        if replaces_existing
+            && spec
+                .entry
+                .is_some_and(|e| e.key == "STORAGE_ENCRYPTION_KEY")
         {
             results.push(
                 KrmResult::warning(format!(
-                    "{} is deprecated since Authelia {since}; use {replacement}",
-                    entry.config_key
+                    "rotating STORAGE_ENCRYPTION_KEY (rotation {recorded_rotation} → {}) replaces the key \
+                     Authelia's database is encrypted with; run `authelia storage encryption change-key` \
+                     with the new key before Authelia restarts, or it will refuse to start",
+                    spec.rotation
                 ))
                 .on(&config.origin)
-                .at(spec.field.clone()),
+                .at(format!("{}.rotation", spec.field)),
             );
         }
-        values.insert(key.to_string(), value);
+        let binding = Binding {
+            namespace: config.namespace.as_deref().unwrap_or(""),
+            secret_name: &config.secret_name,
+            key,
+            rotation: spec.rotation,
+        };
+        let fill = |buf: &mut [u8]| self.env.fill_random(buf);
+        let (made, random) = match self.seed {
+            Seed::Present(seed) => (generate::derive(seed, &binding, generator), false),
+            _ => (generate::random(&fill, generator), true),
+        };
+        match made {
+            Ok(v) => Some((v.into_bytes(), random)),
+            Err(e) => {
+                results.push(config_error(
+                    config,
+                    spec.field.clone(),
+                    format!("cannot generate {key}: {e}"),
+                ));
+                None
+            }
+        }
     }
-    if made_random {
-        results.push(
-            KrmResult::warning(format!(
-                "no seed is set, so generated values are random and every build makes new ones; \
-                 set {DEFAULT_SEED_ENV} (`authelia-secrets seed` prints one) to make them stable"
-            ))
-            .on(&config.origin)
-            .at("spec.seed"),
-        );
+
+    /// Why Authelia would refuse `value`, as an error result at the place to fix it: the config
+    /// for a provided value, the Secret for a kept one. Made values are right by construction.
+    fn refusal(&self, spec: &SecretSpec, value: &[u8], origin: Origin) -> Option<KrmResult> {
+        let config = self.config;
+        let key = spec.key.as_str();
+        let problem = if value.is_empty() {
+            "is empty".to_string()
+        } else if origin == Origin::Made {
+            return None;
+        } else if let Some(entry) = spec.entry
+            && let Some(p) = entry.problem_with(value)
+        {
+            p
+        } else if let Some(entry) = spec.entry
+            && entry.min_length > 0
+            && value.len() < entry.min_length
+        {
+            format!(
+                "has {} characters; Authelia requires {} to be at least {}",
+                value.len(),
+                entry.config_key_for(config.version),
+                entry.min_length
+            )
+        } else {
+            return None;
+        };
+        match (origin, self.existing) {
+            (Origin::Kept, Some(existing)) => {
+                let field = if existing
+                    .get("stringData")
+                    .and_then(|d| d.get(key))
+                    .is_some()
+                {
+                    format!("stringData.{key}")
+                } else {
+                    format!("data.{key}")
+                };
+                let caution = if key == "STORAGE_ENCRYPTION_KEY" {
+                    " (a new storage key needs `authelia storage encryption change-key` on the database)"
+                } else {
+                    ""
+                };
+                Some(
+                    KrmResult::error(format!(
+                        "the value of {key} kept from the existing Secret {problem}, and Authelia would refuse it; \
+                         remove {field} from the Secret, or bump {}.rotation, to generate a new one{caution}",
+                        spec.field
+                    ))
+                    .on(existing)
+                    .at(field),
+                )
+            }
+            _ => Some(config_error(
+                config,
+                spec.field.clone(),
+                format!("the value of {key} {problem}"),
+            )),
+        }
     }
-    ok.then_some((values, rotations))
 }
 
 fn config_error(config: &Config, field: impl Into<String>, message: String) -> KrmResult {

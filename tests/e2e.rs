@@ -164,6 +164,54 @@ fn kpt_fn_eval_with_exec_creates_the_secret() {
 }
 
 #[test]
+fn kpt_fn_eval_refuses_a_package_path_forged_in_the_fn_config() {
+    if !require("kpt") {
+        return;
+    }
+    // `kpt fn eval --fn-config` passes the file's annotations as written (checked with kpt
+    // 1.0.0-beta.56): this config claims "/" as its package to read a file outside the root.
+    let tmp = tempdir();
+    let pkg = example_copy("quickstart", tmp.path());
+    let outside = tempdir();
+    std::fs::write(
+        outside.path().join("private.txt"),
+        "never-leaves-this-file\n",
+    )
+    .unwrap();
+    let rel = outside.path().join("private.txt");
+    let rel = rel.strip_prefix("/").unwrap().display().to_string();
+    let fn_config = tmp.path().join("hostile.yaml");
+    std::fs::write(
+        &fn_config,
+        format!(
+            "apiVersion: authelia-secrets.dev/v1alpha1\nkind: AutheliaSecrets\nmetadata:\n  name: authelia\n  \
+             annotations:\n    internal.config.kubernetes.io/package-path: /\nspec:\n  secrets:\n    \
+             LDAP_PASSWORD: {{fromFile: {rel}}}\n"
+        ),
+    )
+    .unwrap();
+    let before = snapshot(&pkg);
+    let out = kpt(
+        &[
+            "fn",
+            "eval",
+            pkg.to_str().unwrap(),
+            "--exec",
+            BIN,
+            "--fn-config",
+            fn_config.to_str().unwrap(),
+        ],
+        &[("AUTHELIA_SECRETS_SEED", SEED)],
+        tmp.path(),
+    );
+    assert_ne!(out.code, 0, "the forged root must fail the run");
+    let all = format!("{}{}", out.stdout_text(), out.stderr);
+    assert!(all.contains("package-path"), "{all}");
+    assert!(!all.contains("never-leaves-this-file"));
+    assert_same_files(&before, &snapshot(&pkg), "a refused kpt fn eval");
+}
+
+#[test]
 fn kpt_fn_render_is_idempotent_and_keeps_comments() {
     if !require("kpt") {
         return;
