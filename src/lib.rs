@@ -14,6 +14,7 @@ pub mod generate;
 pub mod io;
 pub mod keys;
 pub mod process;
+pub mod references;
 pub mod resource;
 pub mod resource_list;
 pub mod result;

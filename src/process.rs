@@ -10,6 +10,7 @@ use crate::config::{
 };
 use crate::environment::{Environment, leaves_root};
 use crate::generate::{self, Binding, MIN_SEED_CHARS};
+use crate::references;
 use crate::resource::{self, LEGACY_PATH_ANNOTATION, PATH_ANNOTATION};
 use crate::resource_list::ResourceList;
 use crate::result::{KrmResult, any_error};
@@ -164,6 +165,34 @@ fn plan_changes(
                 }
             }
             Err(conflicts) => results.extend(conflicts),
+        }
+    }
+    if config.rollout == Rollout::HashSuffix && !kustomize_hashes {
+        // We named the Secret ourselves, so nobody else renames what refers to it.
+        let mut from = vec![config.secret_name.as_str()];
+        from.extend(existing.map(resource::name));
+        let rule = references::Rename {
+            from,
+            to: &wiring.secret_name,
+            namespace: config.namespace.as_deref(),
+        };
+        for (i, item) in items.iter().enumerate() {
+            if Some(i) == existing_index {
+                continue;
+            }
+            let slot = changes.replace.iter_mut().find(|(j, _)| *j == i);
+            let current = slot.as_ref().map_or(item, |(_, v)| v);
+            if let Some(renamed) = references::rename(current, &rule) {
+                match slot {
+                    Some((_, v)) => *v = renamed,
+                    None => changes.replace.push((i, renamed)),
+                }
+            }
+        }
+        for target in &mut patched_targets {
+            if let Some(renamed) = references::rename(target, &rule) {
+                *target = renamed;
+            }
         }
     }
     if !any_error(results) {

@@ -1427,3 +1427,111 @@ fn a_too_short_provided_value_is_reported_without_the_value() {
     assert_values_hidden(&out, &list, &[value.as_bytes().to_vec()], "too short");
     assert!(!out.stdout_text().contains(value));
 }
+
+// ---------------------------------------------------------------------------------------------
+// rollout: hashSuffix outside kustomize's generator path
+
+/// A Deployment named `name` in `ns` whose container `worker` reads Secret `secret`.
+fn reader(name: &str, ns: &str, secret: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"template": {"spec": {
+            "containers": [{"name": "worker", "image": "busybox",
+                "envFrom": [{"secretRef": {"name": secret}}],
+                "env": [{"name": "JWT", "valueFrom": {"secretKeyRef": {"name": secret, "key": "JWT_SECRET"}}}],
+            }],
+            "volumes": [
+                {"name": "plain", "secret": {"secretName": secret}},
+                {"name": "both", "projected": {"sources": [{"secret": {"name": secret}}]}},
+            ],
+        }}},
+    })
+}
+
+fn refs_of(item: &Value) -> Vec<String> {
+    let spec = &item["spec"]["template"]["spec"];
+    let c = &spec["containers"][0];
+    [
+        &c["envFrom"][0]["secretRef"]["name"],
+        &c["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+        &spec["volumes"][0]["secret"]["secretName"],
+        &spec["volumes"][1]["projected"]["sources"][0]["secret"]["name"],
+    ]
+    .iter()
+    .map(|v| v.as_str().unwrap_or("").to_string())
+    .collect()
+}
+
+#[test]
+fn hash_suffix_renames_references_in_the_namespace_and_follows_value_changes() {
+    let spec = |rotation: u64| {
+        json!({"rollout": "hashSuffix", "secrets": {
+            "JWT_SECRET": {"rotation": rotation},
+            "SESSION_SECRET": {},
+            "STORAGE_ENCRYPTION_KEY": {},
+        }})
+    };
+    let input = resource_list(
+        &[
+            deployment("authelia", "auth", "authelia"),
+            reader("worker", "auth", "authelia"),
+            reader("elsewhere", "other", "authelia"),
+        ],
+        Some(&config(spec(0))),
+    );
+    let (out, first) = krm(&input, &seeded());
+    assert_ok(&out, &first);
+    let secret = items(&first)
+        .into_iter()
+        .find(|i| i["kind"] == json!("Secret"))
+        .expect("a Secret");
+    let hashed = secret["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(
+        hashed.starts_with("authelia-") && hashed.len() == "authelia-".len() + 10,
+        "{hashed}"
+    );
+    assert_eq!(
+        refs_of(&item_of(&first, "Deployment", "worker")),
+        [hashed.as_str(); 4]
+    );
+    assert_eq!(
+        refs_of(&item_of(&first, "Deployment", "elsewhere")),
+        ["authelia"; 4],
+        "another namespace's Secret of the same name is not ours"
+    );
+
+    // Idempotent: a second run on the output changes nothing.
+    let (second, list2) = krm(&out.stdout, &seeded());
+    assert_ok(&second, &list2);
+    assert_eq!(out.stdout_text(), second.stdout_text());
+
+    // A changed value gives a new name, and references to the previous one follow.
+    let mut next = parse(&out.stdout);
+    next["functionConfig"] = config(spec(1));
+    let next = serde_json::to_vec(&next).unwrap();
+    let (third, list3) = krm(&next, &seeded());
+    assert_ok(&third, &list3);
+    let secrets: Vec<Value> = items(&list3)
+        .into_iter()
+        .filter(|i| i["kind"] == json!("Secret"))
+        .collect();
+    assert_eq!(secrets.len(), 1, "the Secret is renamed, not duplicated");
+    let renamed = secrets[0]["metadata"]["name"].as_str().unwrap().to_string();
+    assert_ne!(renamed, hashed);
+    assert_eq!(
+        refs_of(&item_of(&list3, "Deployment", "worker")),
+        [renamed.as_str(); 4]
+    );
+    let own = item_of(&list3, "Deployment", "authelia");
+    let volumes = own["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["secret"]["secretName"] == json!(renamed)),
+        "{volumes:?}"
+    );
+}
