@@ -63,6 +63,20 @@ fn ec_pem() -> String {
     key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
 }
 
+/// A self-signed P-256 certificate (public; its key was thrown away).
+const TEST_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
+MIIBlDCCATugAwIBAgIUVwKwsEjaredAdMOVQKZ8LaW3eTQwCgYIKoZIzj0EAwIw
+IDEeMBwGA1UEAwwVYXV0aGVsaWEtc2VjcmV0cy10ZXN0MB4XDTI2MTIwMzIyMDYw
+NloXDTM2MTEzMDIyMDYwNlowIDEeMBwGA1UEAwwVYXV0aGVsaWEtc2VjcmV0cy10
+ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE+8nW5A7JK0+x4NDhMAyEfe/P
++bWxUruVn2iII+xS8tZVgTAci7cGU5e7Z20Cxtnre8h8RDyRtswMAJWsLBJ0NqNT
+MFEwHQYDVR0OBBYEFHNyvk3AsBwwqxkxpc1cxegJbfoWMB8GA1UdIwQYMBaAFHNy
+vk3AsBwwqxkxpc1cxegJbfoWMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
+RwAwRAIgXk0aVq5r/Sy84OKMZO/uhGe0oaQpr6NqgRxj2DcJyLQCIAcHLlq4BsdR
+x+bqm3x8ZFq4UWlurdxVXwUme0uS9GgJ
+-----END CERTIFICATE-----
+";
+
 // ---------------------------------------------------------------------------------------------
 // Seed failures
 
@@ -334,6 +348,17 @@ fn provided_pem_material_is_parsed_as_authelia_reads_it() {
         let (out, list) = krm(&resource_list(&[], Some(&fc)), &[("TEST_PEM", pem)]);
         assert_ok(&out, &list);
     }
+    // Certificate chains: each block must parse as an X.509 certificate.
+    let fake = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    let fc = config(json!({"secrets": {"SMTP_TLS_CERTIFICATE_CHAIN": {"fromEnv": "TEST_PEM"}}}));
+    let (out, list) = krm(&resource_list(&[], Some(&fc)), &[("TEST_PEM", fake)]);
+    assert_failed(&out, &list);
+    let r = error_at(&list, "spec.secrets.SMTP_TLS_CERTIFICATE_CHAIN");
+    assert!(message(&r).contains("X.509"), "{}", message(&r));
+    let chain = format!("{TEST_CERTIFICATE}{TEST_CERTIFICATE}");
+    let (out, list) = krm(&resource_list(&[], Some(&fc)), &[("TEST_PEM", &chain)]);
+    assert_ok(&out, &list);
+
     // A key block that is not a key reads as a sentence.
     let broken = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
     let fc = config(json!({"secrets": {"LDAP_TLS_PRIVATE_KEY": {"fromEnv": "TEST_PEM"}}}));
