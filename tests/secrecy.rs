@@ -136,7 +136,9 @@ fn krm_mode_hides_generated_provided_and_pem_values_on_success_and_every_failure
     };
     let gen_cfg = |key: &str| config(json!({"secrets": {key: {}}}));
     let env_cfg = |key: &str| config(json!({"secrets": {key: {"fromEnv": "TEST_VALUE"}}}));
-    let cases: Vec<(&str, Vec<Value>, Value, Vec<(&str, &str)>, Vec<u8>)> = vec![
+    /// (what, input items, config, variables, the value that must stay hidden)
+    type Case<'a> = (&'a str, Vec<Value>, Value, Vec<(&'a str, &'a str)>, Vec<u8>);
+    let cases: Vec<Case> = vec![
         (
             "kept value too short",
             vec![existing("STORAGE_ENCRYPTION_KEY", &short_kept)],
