@@ -61,8 +61,8 @@ impl Environment for OsEnvironment {
                     "{path:?} resolves outside the root {} through a symbolic link; reading outside \
                      the root needs spec.allowFilesOutsideRoot: true (and no {}={})",
                     root.display(),
-                    crate::process::LOAD_RESTRICTOR_ENV,
-                    crate::process::ROOT_ONLY
+                    crate::file_policy::LOAD_RESTRICTOR_ENV,
+                    crate::file_policy::ROOT_ONLY
                 ));
             }
             real

@@ -10,6 +10,7 @@ pub mod config;
 pub mod environment;
 pub mod error;
 pub mod export;
+pub mod file_policy;
 pub mod generate;
 pub mod io;
 pub mod keys;
@@ -21,6 +22,7 @@ pub mod result;
 pub mod schema;
 pub mod secret;
 pub mod suggest;
+pub mod values;
 pub mod workloads;
 pub mod yaml;
 
