@@ -153,8 +153,11 @@ impl Generator {
 pub enum Obtain {
     /// We can make it.
     Generate(Generator),
-    /// Someone else issues it; the text says who ("your LDAP server").
+    /// Someone else issues it; the text says who ("your LDAP server"). A generator may still be
+    /// asked for explicitly (a password you set on both sides).
     Provide(&'static str),
+    /// Provided, and never generated: the value is not a secret we could make (a file path).
+    ProvideOnly(&'static str),
 }
 
 /// What the file holds, for checks.
@@ -166,6 +169,8 @@ pub enum Format {
     PrivateKey,
     /// PEM certificates.
     CertificateChain,
+    /// The path of a file inside the container (not the file's content).
+    Path,
 }
 
 /// One Authelia secret.
@@ -202,6 +207,8 @@ const PROVIDE_LDAP: &str = "is issued by your LDAP server (the bind user's passw
 const PROVIDE_SMTP: &str = "is issued by your mail provider";
 const PROVIDE_DUO: &str = "is issued by Duo (Admin Panel, Auth API application)";
 const PROVIDE_TLS: &str = "is issued with your client certificate";
+const PROVIDE_PATH: &str = "holds the path of a private key file inside the container (the deprecated \
+     storage.postgres.ssl block), not a key";
 
 const fn text(key: &'static str, config_key: &'static str, obtain: Obtain) -> Entry {
     Entry {
@@ -358,10 +365,13 @@ pub const CATALOG: &[Entry] = &[
             replacement: "storage.postgres.tls.private_key (AUTHELIA_STORAGE_POSTGRES_TLS_PRIVATE_KEY_FILE)",
             config_hint: "rename the key to STORAGE_POSTGRES_TLS_PRIVATE_KEY",
         }),
+        // A path (internal/configuration/schema/storage.go: "Path to the Private Key to use"),
+        // so it is never generated and never parsed as PEM.
+        obtain: Obtain::ProvideOnly(PROVIDE_PATH),
         ..pem(
             "STORAGE_POSTGRES_SSL_KEY",
             "storage.postgres.ssl.key",
-            Format::PrivateKey,
+            Format::Path,
         )
     },
 ];
@@ -398,6 +408,7 @@ impl Entry {
     pub fn problem_with(&self, value: &[u8]) -> Option<String> {
         match self.format {
             Format::Text => None,
+            Format::Path => path_problem(value),
             Format::CertificateChain => keys::inspect_certificates(value).err(),
             Format::PrivateKey => match keys::inspect_private_key(value) {
                 Err(problem) => Some(problem),
@@ -455,12 +466,57 @@ pub fn env_var_for_config_key(config_key: &str) -> String {
     format!("{}_FILE", plain_var_for_config_key(config_key))
 }
 
+/// Authelia config keys that hold a list or a map: keys inside them (`jwks[].key`,
+/// `clients[].client_secret`, `authorization_policies.*.…`) are never read from an env var.
+///
+/// From Authelia's schema (`internal/configuration/schema/*.go`, 4.38 to 4.39): the fields
+/// typed as a slice or a map, whose children `keys.go` lists with `[]` or `.*.`.
+pub const LIST_OR_MAP_KEYS: [&str; 16] = [
+    "access_control.networks",
+    "access_control.rules",
+    "authentication_backend.file.extra_attributes",
+    "authentication_backend.ldap.attributes.extra",
+    "definitions.network",
+    "definitions.user_attributes",
+    "identity_providers.oidc.authorization_policies",
+    "identity_providers.oidc.claims_policies",
+    "identity_providers.oidc.clients",
+    "identity_providers.oidc.jwks",
+    "identity_providers.oidc.lifespans.custom",
+    "identity_providers.oidc.scopes",
+    "server.endpoints.authz",
+    "session.cookies",
+    "session.redis.high_availability.nodes",
+    "storage.postgres.servers",
+];
+
+/// Last-segment endings Authelia reads from a `_FILE` variable (`secretSuffix`,
+/// `internal/configuration/const.go`).
+const SECRET_SUFFIXES: [&str; 5] = ["key", "secret", "password", "token", "certificate_chain"];
+/// Keys that end like a secret but that Authelia never reads from a file (`secretExclusionExact`).
+const SECRET_EXCLUDED: [&str; 3] = [
+    "server.tls.key",
+    "authentication_backend.disable_reset_password",
+    "tls_key",
+];
+/// Prefixes whose keys are never read from a file (`secretExclusionPrefix`).
+const SECRET_EXCLUDED_PREFIX: &str = "identity_providers.oidc.lifespans.";
+
 /// Why Authelia would not read `config_key` from a file, or `None` when it would.
 ///
-/// Authelia reads a key from a file when its last segment ends in `key`, `secret`, `password`,
-/// `token` or `certificate_chain`, and it is not inside a list (`[]`) or `server.tls.key`.
+/// Authelia's rule (`IsSecretKey`, `internal/configuration/helpers.go`): not inside a list
+/// (`[]`) or a map (`.*.`), not excluded (`server.tls.key`, a path; `disable_reset_password`;
+/// `identity_providers.oidc.lifespans.*`), and the key ends in `key`, `secret`, `password`,
+/// `token` or `certificate_chain`.
 pub fn config_key_problem(config_key: &str) -> Option<String> {
-    const SUFFIXES: [&str; 5] = ["key", "secret", "password", "token", "certificate_chain"];
+    const TEMPLATE_HINT: &str = "use mountOnly: true and read the file in Authelia's \
+         configuration through the template filter, {{ secret \"<mountPath>/<KEY>\" | mindent 10 \"|\" | msquote }} \
+         (it needs X_AUTHELIA_CONFIG_FILTERS=template)";
+    if config_key.contains("[]") || config_key.contains('*') {
+        return Some(format!(
+            "keys inside lists or maps cannot be set through an env var; {TEMPLATE_HINT}"
+        ));
+    }
     let valid_chars = config_key
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
@@ -470,18 +526,49 @@ pub fn config_key_problem(config_key: &str) -> Option<String> {
                 .into(),
         );
     }
+    if let Some(container) = LIST_OR_MAP_KEYS
+        .iter()
+        .find(|c| config_key.starts_with(&format!("{c}.")))
+    {
+        return Some(format!(
+            "{container} is a list or map in Authelia's configuration, and keys inside it cannot \
+             be set through an env var; {TEMPLATE_HINT}"
+        ));
+    }
     if config_key == "server.tls.key" {
         return Some(
             "server.tls.key holds a path, not a secret; mount the file with mountOnly".into(),
         );
     }
+    if SECRET_EXCLUDED.contains(&config_key) || config_key.starts_with(SECRET_EXCLUDED_PREFIX) {
+        return Some(format!(
+            "Authelia never reads {config_key} from a file; use mountOnly: true to only mount it"
+        ));
+    }
     let last = config_key.rsplit('.').next().unwrap_or(config_key);
-    if !SUFFIXES.iter().any(|s| last.ends_with(s)) {
+    if !SECRET_SUFFIXES.iter().any(|s| last.ends_with(s)) {
         return Some(format!(
             "Authelia reads a key from a file only when its last part ends in {}; \
              use mountOnly: true to mount the file without an env var",
-            SUFFIXES.join(", ")
+            SECRET_SUFFIXES.join(", ")
         ));
+    }
+    None
+}
+
+/// Why a value that Authelia reads as a path is not one, or `None`.
+fn path_problem(value: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(value);
+    if text.contains("-----BEGIN") {
+        return Some(
+            "is PEM text, but Authelia reads it as the path of a key file: mount the key with \
+             mountOnly and put its path here, or give the key itself as \
+             STORAGE_POSTGRES_TLS_PRIVATE_KEY (storage.postgres.tls.private_key)"
+                .into(),
+        );
+    }
+    if text.contains('\n') {
+        return Some("spans several lines; Authelia reads it as one file path".into());
     }
     None
 }
@@ -575,5 +662,35 @@ mod tests {
         assert!(config_key_problem("server.tls.key").is_some());
         assert!(config_key_problem("session.name").is_some());
         assert!(config_key_problem("Session.Secret").is_some());
+        for inside in [
+            "identity_providers.oidc.jwks.key",
+            "identity_providers.oidc.clients.client_secret",
+            "identity_providers.oidc.jwks[].key",
+            "storage.postgres.servers.tls.private_key",
+            "identity_providers.oidc.lifespans.custom.x.token",
+        ] {
+            let problem = config_key_problem(inside).expect(inside);
+            assert!(problem.contains("mountOnly"), "{inside}: {problem}");
+        }
+        assert!(config_key_problem("authentication_backend.disable_reset_password").is_some());
+        assert!(config_key_problem("identity_providers.oidc.lifespans.refresh_token").is_some());
+    }
+
+    #[test]
+    fn every_catalog_key_passes_the_config_key_rule() {
+        for e in CATALOG {
+            assert_eq!(config_key_problem(e.config_key), None, "{}", e.key);
+        }
+    }
+
+    #[test]
+    fn the_postgres_ssl_key_is_a_path_that_is_never_generated() {
+        let e = find("STORAGE_POSTGRES_SSL_KEY").unwrap();
+        assert!(matches!(e.obtain, Obtain::ProvideOnly(_)));
+        assert_eq!(e.problem_with(b"/certs/postgres.key"), None);
+        assert!(
+            e.problem_with(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_some()
+        );
     }
 }

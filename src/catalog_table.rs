@@ -10,6 +10,7 @@ pub fn render(version: AutheliaVersion) -> String {
             let how = match e.obtain {
                 Obtain::Generate(g) => format!("generated ({})", g.summary()),
                 Obtain::Provide(_) => "provided".to_string(),
+                Obtain::ProvideOnly(_) => "provided (a path)".to_string(),
             };
             let how = if e.is_deprecated_in(version) {
                 format!("{how}, deprecated")

@@ -8,9 +8,10 @@
 //! OKM  = HKDF-Expand(PRK, info, 8160)          (255 × 32 bytes, the HKDF maximum)
 //! ```
 //!
-//! An RSA key seeds ChaCha20 (`rand_chacha`) with OKM[0..32] and runs `rsa::RsaPrivateKey::new`
-//! (the `rsa` version is pinned). An ECDSA key takes successive scalar-sized OKM chunks (32, 48,
-//! 66 bytes; for P-521 the first byte ANDed with 0x01) until one is a valid scalar.
+//! An RSA key seeds ChaCha20 (`rand_chacha`) with OKM[0..32] and runs `rsa::PrivateKey::new`
+//! (`rsa` and the crates under it are pinned, see Cargo.toml). An ECDSA key takes successive
+//! scalar-sized OKM chunks (32, 48, 66 bytes; for P-521 the first byte ANDed with 0x01) until
+//! one is a valid scalar.
 //!
 //! A random value takes OKM bytes in order and keeps byte `b` when `b < 256 - 256 % n`
 //! (n = alphabet size), emitting `alphabet[b % n]`, until `length` characters are made.

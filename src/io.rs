@@ -3,7 +3,6 @@
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::process::{Mode, process};
-use crate::resource::{self, PACKAGE_PATH_ANNOTATION};
 use crate::resource_list::ResourceList;
 use crate::result::{KrmResult, any_error};
 use crate::yaml;
@@ -11,6 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+mod root;
 
 /// Largest file we read as a secret value or seed.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -28,13 +29,14 @@ pub enum Outcome {
 
 /// The real process environment, with relative paths resolved against `root`.
 pub struct OsEnvironment {
-    root: PathBuf,
+    /// The root, or why none can be trusted (reported when a file is read).
+    root: Result<PathBuf, String>,
 }
 
 impl OsEnvironment {
     /// Files resolve against `root`.
     pub fn new(root: PathBuf) -> Self {
-        OsEnvironment { root }
+        OsEnvironment { root: Ok(root) }
     }
 }
 
@@ -44,39 +46,60 @@ impl Environment for OsEnvironment {
     }
 
     fn read_file(&self, path: &str, restricted: bool) -> Result<Vec<u8>, String> {
-        let full = self.root.join(path);
-        if restricted {
-            let root = self.root.canonicalize().map_err(|e| {
-                format!(
-                    "cannot resolve the root {}: {}",
-                    self.root.display(),
-                    plain(&e)
-                )
+        let root = self.root.as_ref().map_err(Clone::clone)?;
+        let full = root.join(path);
+        // Check and open the resolved path, so a link swapped in after the check is not followed.
+        let target = if restricted {
+            let root = root.canonicalize().map_err(|e| {
+                format!("cannot resolve the root {}: {}", root.display(), plain(&e))
             })?;
             let real = full
                 .canonicalize()
                 .map_err(|e| format!("{}: {}", full.display(), plain(&e)))?;
             if !real.starts_with(&root) {
                 return Err(format!(
-                    "{path:?} resolves outside the root {} (through a symbolic link); \
-                     set spec.allowFilesOutsideRoot: true if that is intended",
-                    root.display()
+                    "{path:?} resolves outside the root {} through a symbolic link; reading outside \
+                     the root needs spec.allowFilesOutsideRoot: true (and no {}={})",
+                    root.display(),
+                    crate::file_policy::LOAD_RESTRICTOR_ENV,
+                    crate::file_policy::ROOT_ONLY
                 ));
             }
-        }
-        let meta =
-            std::fs::metadata(&full).map_err(|e| format!("{}: {}", full.display(), plain(&e)))?;
-        if !meta.is_file() {
-            return Err(format!("{} is not a regular file", full.display()));
-        }
-        if meta.len() > MAX_FILE_BYTES {
+            real
+        } else {
+            full
+        };
+        let fail = |e: std::io::Error| format!("{}: {}", target.display(), plain(&e));
+        let regular = |meta: &std::fs::Metadata| -> Result<(), String> {
+            if !meta.is_file() {
+                return Err(format!("{} is not a regular file", target.display()));
+            }
+            if meta.len() > MAX_FILE_BYTES {
+                return Err(format!(
+                    "{} is larger than {} KiB; that is not a secret value",
+                    target.display(),
+                    MAX_FILE_BYTES / 1024
+                ));
+            }
+            Ok(())
+        };
+        // Before opening (a FIFO would block the open) and on the opened file (what is read).
+        regular(&std::fs::metadata(&target).map_err(fail)?)?;
+        let file = std::fs::File::open(&target).map_err(fail)?;
+        regular(&file.metadata().map_err(fail)?)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(fail)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            bytes.fill(0);
             return Err(format!(
-                "{} is larger than {} KiB; that is not a secret value",
-                full.display(),
+                "{} grew past {} KiB while it was read",
+                target.display(),
                 MAX_FILE_BYTES / 1024
             ));
         }
-        std::fs::read(&full).map_err(|e| format!("{}: {}", full.display(), plain(&e)))
+        Ok(bytes)
     }
 
     fn fill_random(&self, buf: &mut [u8]) -> Result<(), String> {
@@ -156,17 +179,16 @@ pub fn run_resource_list(
             return Ok(Outcome::Failed);
         }
     };
-    // The kustomization root when kustomize says so, else the kpt package, else the cwd.
-    let root = std::env::var_os(PLUGIN_ROOT_ENV)
-        .map(PathBuf::from)
-        .or_else(|| {
-            list.function_config
-                .as_ref()
-                .and_then(|fc| resource::annotation(fc, PACKAGE_PATH_ANNOTATION))
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(default_root);
-    let env = OsEnvironment::new(root);
+    // The kustomization root when kustomize says so, else the kpt package when that claim can be
+    // trusted, else the cwd (see `root`).
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let env = OsEnvironment {
+        root: root::krm_root(
+            std::env::var_os(PLUGIN_ROOT_ENV).map(PathBuf::from),
+            list.function_config.as_ref(),
+            &cwd,
+        ),
+    };
     let result = process(list, Mode::Krm, &env);
     let failed = any_error(&result.results);
     if failed {

@@ -294,20 +294,31 @@ pub fn inspect_private_key(text: &[u8]) -> Result<KeyKind, String> {
     };
     kind.ok_or_else(|| {
         format!(
-            "its {:?} block does not parse as an RSA or ECDSA (P-256/P-384/P-521) key",
+            "has a {:?} block that does not parse as an RSA or ECDSA (P-256/P-384/P-521) key",
             block.label
         )
     })
 }
 
-/// Checks a certificate chain: one or more `CERTIFICATE` blocks and nothing else.
+/// Checks a certificate chain as Authelia reads it: one or more `CERTIFICATE` blocks and nothing
+/// else, each an X.509 certificate. Returns how many there are.
 pub fn inspect_certificates(text: &[u8]) -> Result<usize, String> {
+    use x509_cert::der::Decode;
     let blocks = pem_blocks(text)?;
-    if let Some(b) = blocks.iter().find(|b| b.label != "CERTIFICATE") {
-        return Err(format!(
-            "holds a {:?} block; a certificate chain holds only CERTIFICATE blocks",
-            b.label
-        ));
+    for (i, b) in blocks.iter().enumerate() {
+        if b.label != "CERTIFICATE" {
+            return Err(format!(
+                "holds a {:?} block; a certificate chain holds only CERTIFICATE blocks",
+                b.label
+            ));
+        }
+        if x509_cert::Certificate::from_der(&b.der).is_err() {
+            return Err(format!(
+                "has a CERTIFICATE block (number {} of {}) that does not parse as an X.509 certificate",
+                i + 1,
+                blocks.len()
+            ));
+        }
     }
     Ok(blocks.len())
 }
@@ -362,11 +373,34 @@ mod tests {
         assert!(!err.contains(MARKER), "{err}");
     }
 
+    /// A self-signed P-256 test certificate (openssl req -x509; its key was thrown away).
+    pub(crate) const TEST_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
+MIIBlDCCATugAwIBAgIUVwKwsEjaredAdMOVQKZ8LaW3eTQwCgYIKoZIzj0EAwIw
+IDEeMBwGA1UEAwwVYXV0aGVsaWEtc2VjcmV0cy10ZXN0MB4XDTI2MTIwMzIyMDYw
+NloXDTM2MTEzMDIyMDYwNlowIDEeMBwGA1UEAwwVYXV0aGVsaWEtc2VjcmV0cy10
+ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE+8nW5A7JK0+x4NDhMAyEfe/P
++bWxUruVn2iII+xS8tZVgTAci7cGU5e7Z20Cxtnre8h8RDyRtswMAJWsLBJ0NqNT
+MFEwHQYDVR0OBBYEFHNyvk3AsBwwqxkxpc1cxegJbfoWMB8GA1UdIwQYMBaAFHNy
+vk3AsBwwqxkxpc1cxegJbfoWMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
+RwAwRAIgXk0aVq5r/Sy84OKMZO/uhGe0oaQpr6NqgRxj2DcJyLQCIAcHLlq4BsdR
+x+bqm3x8ZFq4UWlurdxVXwUme0uS9GgJ
+-----END CERTIFICATE-----
+";
+
     #[test]
-    fn certificate_chains_hold_only_certificates() {
-        let two = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    fn certificate_chains_hold_only_x509_certificates() {
+        let two = format!("{TEST_CERTIFICATE}{TEST_CERTIFICATE}");
         assert_eq!(inspect_certificates(two.as_bytes()), Ok(2));
         let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert!(inspect_certificates(key.as_bytes()).is_err());
+        // The right label around bytes that are no certificate.
+        let fake = format!(
+            "{TEST_CERTIFICATE}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+        );
+        let err = inspect_certificates(fake.as_bytes()).unwrap_err();
+        assert!(err.contains("number 2 of 2"), "{err}");
+        // One flipped byte inside the DER.
+        let corrupt = TEST_CERTIFICATE.replacen("MIIBlDCCATug", "MIIBlDCCATuh", 1);
+        assert!(inspect_certificates(corrupt.as_bytes()).is_err());
     }
 }

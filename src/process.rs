@@ -3,19 +3,18 @@
 //! On any error result the output holds the input items unchanged, so a failing run can never
 //! hand an orchestrator a half-transformed list.
 
-use crate::catalog;
 use crate::check;
-use crate::config::{self, CheckConfig, Config, DEFAULT_SEED_ENV, Rollout, SeedSource, Source};
-use crate::environment::{Environment, leaves_root};
-use crate::generate::{self, Binding, MIN_SEED_CHARS};
+use crate::config::{self, CheckConfig, Config, Rollout};
+use crate::environment::Environment;
 use crate::interest::Needs;
+use crate::references;
 use crate::resource::{self, LEGACY_PATH_ANNOTATION, PATH_ANNOTATION};
 use crate::resource_list::ResourceList;
 use crate::result::{self, KrmResult, any_error};
-use crate::secret::{self, Plan, Values};
+use crate::secret::{self, Plan};
+use crate::values;
 use crate::workloads::{self, WiredFile, Wiring};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// How the function was invoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,11 +136,9 @@ fn plan_changes(
         &resolved
     };
 
-    let seed = resolve_seed(config, env, results);
     let existing_index = secret::find_existing(items, config);
     let existing = existing_index.map(|i| &items[i]);
-    let Some((values, rotations)) = obtain_values(config, existing, seed.as_deref(), env, results)
-    else {
+    let Some((values, rotations)) = values::obtain(config, existing, env, results) else {
         return changes;
     };
 
@@ -207,6 +204,34 @@ fn plan_changes(
                 }
             }
             Err(conflicts) => results.extend(conflicts),
+        }
+    }
+    if config.rollout == Rollout::HashSuffix && !kustomize_hashes {
+        // We named the Secret ourselves, so nobody else renames what refers to it.
+        let mut from = vec![config.secret_name.as_str()];
+        from.extend(existing.map(resource::name));
+        let rule = references::Rename {
+            from,
+            to: &wiring.secret_name,
+            namespace: config.namespace.as_deref(),
+        };
+        for (i, item) in items.iter().enumerate() {
+            if Some(i) == existing_index {
+                continue;
+            }
+            let slot = changes.replace.iter_mut().find(|(j, _)| *j == i);
+            let current = slot.as_ref().map_or(item, |(_, v)| v);
+            if let Some(renamed) = references::rename(current, &rule) {
+                match slot {
+                    Some((_, v)) => *v = renamed,
+                    None => changes.replace.push((i, renamed)),
+                }
+            }
+        }
+        for target in &mut patched_targets {
+            if let Some(renamed) = references::rename(target, &rule) {
+                *target = renamed;
+            }
         }
     }
     if !any_error(results) {
@@ -278,264 +303,6 @@ fn set_name(item: &mut Value, name: &str) {
     if let Some(meta) = item.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("name".into(), json!(name));
     }
-}
-
-/// The master seed, or `None` (random values). Configured but missing is an error.
-fn resolve_seed(
-    config: &Config,
-    env: &dyn Environment,
-    results: &mut Vec<KrmResult>,
-) -> Option<Vec<u8>> {
-    let mut fail = |field: &str, msg: String| {
-        results.push(KrmResult::error(msg).on(&config.origin).at(field));
-        None
-    };
-    let (seed, field, what) = match &config.seed {
-        SeedSource::Default => match env.var(DEFAULT_SEED_ENV) {
-            None => return None,
-            Some(s) => (
-                s.into_bytes(),
-                "spec.seed",
-                format!("variable {DEFAULT_SEED_ENV}"),
-            ),
-        },
-        SeedSource::Env(name) => match env.var(name) {
-            None => {
-                return fail(
-                    "spec.seed.env",
-                    format!(
-                        "the seed variable {name} is not set; export it, or remove spec.seed to use {DEFAULT_SEED_ENV}"
-                    ),
-                );
-            }
-            Some(s) => (s.into_bytes(), "spec.seed.env", format!("variable {name}")),
-        },
-        SeedSource::File(path) => {
-            if !config.allow_files_outside_root && leaves_root(path) {
-                return fail(
-                    "spec.seed.file",
-                    format!(
-                        "{path:?} leaves the kustomization root; use a relative path inside it, or set spec.allowFilesOutsideRoot: true"
-                    ),
-                );
-            }
-            match env.read_file(path, !config.allow_files_outside_root) {
-                Ok(mut bytes) => {
-                    strip_one_newline(&mut bytes);
-                    (bytes, "spec.seed.file", format!("file {path:?}"))
-                }
-                Err(e) => return fail("spec.seed.file", format!("cannot read the seed file: {e}")),
-            }
-        }
-    };
-    let chars = std::str::from_utf8(&seed).map_or(seed.len(), |s| s.chars().count());
-    if seed.is_empty() {
-        return fail(
-            field,
-            format!("the seed ({what}) is empty; `authelia-secrets seed` prints a new one"),
-        );
-    }
-    if chars < MIN_SEED_CHARS {
-        return fail(
-            field,
-            format!(
-                "the seed ({what}) has {chars} characters; at least {MIN_SEED_CHARS} are required (`authelia-secrets seed` prints a new one)"
-            ),
-        );
-    }
-    Some(seed)
-}
-
-fn strip_one_newline(bytes: &mut Vec<u8>) {
-    if bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-}
-
-type Rotations = BTreeMap<String, u64>;
-
-/// Every value of the Secret, or `None` when one could not be obtained (errors are in `results`).
-fn obtain_values(
-    config: &Config,
-    existing: Option<&Value>,
-    seed: Option<&[u8]>,
-    env: &dyn Environment,
-    results: &mut Vec<KrmResult>,
-) -> Option<(Values, Rotations)> {
-    let recorded = existing.map(secret::recorded_rotations).unwrap_or_default();
-    let mut values = Values::new();
-    let mut rotations = Rotations::new();
-    let mut made_random = false;
-    let mut ok = true;
-    let fill = |buf: &mut [u8]| env.fill_random(buf);
-    for spec in &config.secrets {
-        let key = spec.key.as_str();
-        let value: Option<Vec<u8>> = match &spec.source {
-            Source::Generate(generator) => {
-                rotations.insert(key.to_string(), spec.rotation);
-                let kept = existing.and_then(|e| secret::existing_value(e, key));
-                if let Some(e) = existing
-                    && secret::has_undecodable(e, key)
-                {
-                    results.push(
-                        KrmResult::error(format!("data.{key} is not valid base64; fix or remove it so it can be kept or regenerated"))
-                            .on(e)
-                            .at(format!("data.{key}")),
-                    );
-                    ok = false;
-                    continue;
-                }
-                let recorded_rotation = recorded.get(key).copied().unwrap_or(0);
-                match kept {
-                    Some(v) if recorded_rotation == spec.rotation => Some(v),
-                    kept => {
-                        if kept.is_some()
-                            && spec
-                                .entry
-                                .is_some_and(|e| e.key == "STORAGE_ENCRYPTION_KEY")
-                        {
-                            results.push(
-                                KrmResult::warning(format!(
-                                    "rotating STORAGE_ENCRYPTION_KEY (rotation {recorded_rotation} → {}) replaces the key \
-                                     Authelia's database is encrypted with; run `authelia storage encryption change-key` \
-                                     with the new key before Authelia restarts, or it will refuse to start",
-                                    spec.rotation
-                                ))
-                                .on(&config.origin)
-                                .at(format!("{}.rotation", spec.field)),
-                            );
-                        }
-                        let binding = Binding {
-                            namespace: config.namespace.as_deref().unwrap_or(""),
-                            secret_name: &config.secret_name,
-                            key,
-                            rotation: spec.rotation,
-                        };
-                        let made = match seed {
-                            Some(seed) => generate::derive(seed, &binding, generator),
-                            None => {
-                                made_random = true;
-                                generate::random(&fill, generator)
-                            }
-                        };
-                        match made {
-                            Ok(v) => Some(v.into_bytes()),
-                            Err(e) => {
-                                results.push(config_error(
-                                    config,
-                                    spec.field.clone(),
-                                    format!("cannot generate {key}: {e}"),
-                                ));
-                                None
-                            }
-                        }
-                    }
-                }
-            }
-            Source::FromFile(path) => {
-                let field = format!("{}.fromFile", spec.field);
-                if !config.allow_files_outside_root && leaves_root(path) {
-                    results.push(config_error(config, field, format!("{path:?} leaves the kustomization root; use a path inside it, or set spec.allowFilesOutsideRoot: true")));
-                    None
-                } else {
-                    match env.read_file(path, !config.allow_files_outside_root) {
-                        Ok(mut bytes) => {
-                            strip_one_newline(&mut bytes);
-                            Some(bytes)
-                        }
-                        Err(e) => {
-                            results.push(config_error(
-                                config,
-                                field,
-                                format!("cannot read {key}: {e}"),
-                            ));
-                            None
-                        }
-                    }
-                }
-            }
-            Source::FromEnv(name) => match env.var(name) {
-                Some(v) => Some(v.into_bytes()),
-                None => {
-                    results.push(config_error(
-                        config,
-                        format!("{}.fromEnv", spec.field),
-                        format!("the variable {name} for {key} is not set"),
-                    ));
-                    None
-                }
-            },
-            Source::Literal(v) => Some(v.as_bytes().to_vec()),
-        };
-        let Some(value) = value else {
-            ok = false;
-            continue;
-        };
-        if value.is_empty() {
-            results.push(config_error(
-                config,
-                spec.field.clone(),
-                format!("the value of {key} is empty"),
-            ));
-            ok = false;
-            continue;
-        }
-        if !matches!(spec.source, Source::Generate(_))
-            && let Some(entry) = spec.entry
-            && let Some(problem) = entry.problem_with(&value)
-        {
-            results.push(config_error(
-                config,
-                spec.field.clone(),
-                format!("the value of {key} {problem}"),
-            ));
-            ok = false;
-            continue;
-        }
-        let read = catalog::as_authelia_reads(&value).len();
-        if let Some(entry) = spec.entry
-            && entry.min_length > 0
-            && read < entry.min_length
-        {
-            results.push(config_error(
-                config,
-                spec.field.clone(),
-                format!(
-                    "Authelia requires {} to be at least {} characters; this value has {read} (as Authelia reads \
-                     it: without trailing newlines)",
-                    entry.config_key_for(config.version),
-                    entry.min_length,
-                ),
-            ));
-            ok = false;
-            continue;
-        }
-        if let Some(entry) = spec.entry
-            && entry.is_deprecated_in(config.version)
-            && let Some(d) = entry.deprecated
-        {
-            results.push(
-                KrmResult::warning(format!(
-                    "{} is deprecated since Authelia {}; use {}. In this config: {}",
-                    entry.config_key, d.since, d.replacement, d.config_hint
-                ))
-                .on(&config.origin)
-                .at(spec.field.clone()),
-            );
-        }
-        values.insert(key.to_string(), value);
-    }
-    if made_random {
-        results.push(
-            KrmResult::warning(format!(
-                "no seed is set, so generated values are random and every build makes new ones; \
-                 set {DEFAULT_SEED_ENV} (`authelia-secrets seed` prints one) to make them stable"
-            ))
-            .on(&config.origin)
-            .at("spec.seed"),
-        );
-    }
-    ok.then_some((values, rotations))
 }
 
 fn config_error(config: &Config, field: impl Into<String>, message: String) -> KrmResult {

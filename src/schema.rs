@@ -97,7 +97,7 @@ fn spec_field(name: &str) -> Value {
             },
         }),
         "rollout" => {
-            json!({"enum": rollouts, "default": "checksum", "description": "checksum: pod-template annotation with the Secret's SHA-256; hashSuffix: name the Secret <name>-<hash> as kustomize does; none."})
+            json!({"enum": rollouts, "default": "checksum", "description": "checksum: pod-template annotation with the Secret's SHA-256; hashSuffix: name the Secret <name>-<hash> with kustomize's content hash and rename the references to it; none."})
         }
         "secrets" => json!({
             "type": "object",
@@ -113,7 +113,7 @@ fn spec_field(name: &str) -> Value {
             },
         }),
         "allowFilesOutsideRoot" => {
-            json!({"type": "boolean", "default": false, "description": "Allow fromFile and seed.file paths that are absolute or leave the root."})
+            json!({"type": "boolean", "default": false, "description": "Allow fromFile and seed.file paths that are absolute or leave the root (unless the runner sets AUTHELIA_SECRETS_LOAD_RESTRICTOR=LoadRestrictionsRootOnly)."})
         }
         other => json!({"description": format!("undocumented field {other}")}),
     }

@@ -206,12 +206,20 @@ pub fn checksum(secret: &Value) -> String {
     format!("sha256:{}", hex(&digest))
 }
 
-/// kustomize's content hash of a Secret (`api/hasher`): the name suffix secretGenerator adds.
+/// kustomize's content hash of a Secret (`api/hasher/hasher.go`, `encodeSecret`): the suffix
+/// kustomize appends to a generated Secret marked `needs-hash`.
 ///
-/// SHA-256 of the JSON `{"data":…,"kind":"Secret","name":"","type":…}` (keys sorted, plus
-/// `stringData` when present), first 10 hex digits with 0→g 1→h 3→k a→m e→t. The name is empty:
-/// kustomize looks it up as the single key "metadata/name", which finds nothing (checked against
-/// kubectl kustomize v5.5: a secretGenerator's suffix matches only with an empty name).
+/// SHA-256 of the JSON `{"data":…,"kind":"Secret","name":"","type":…}` as Go's `json.Marshal`
+/// writes it (keys sorted, no spaces, `<` `>` `&` U+2028 U+2029 escaped), with `stringData`
+/// added when present; then the first 10 hex digits with 0→g 1→h 3→k a→m e→t. The name is
+/// empty: kustomize looks it up as the single key "metadata/name", which finds nothing (checked
+/// against kubectl kustomize v5.5).
+///
+/// The data values are hashed as they stand in this Secret. For the Secret we emit as a
+/// generator that is exactly what kustomize hashes, so `hashSuffix` gives the same name whether
+/// kustomize or this function appends it. A `secretGenerator` given the same values gets another
+/// suffix: kyaml's `encodeBase64` (`kyaml/yaml/datamap.go`) puts a newline after every 70
+/// base64 characters of values that long, and those newlines are hashed too.
 pub fn kustomize_hash(secret: &Value) -> String {
     let sorted_map = |field: &str| -> Option<BTreeMap<String, Value>> {
         secret
@@ -230,7 +238,7 @@ pub fn kustomize_hash(secret: &Value) -> String {
     if let Some(sd) = sorted_map("stringData") {
         doc.insert("stringData", json!(sd));
     }
-    let text = serde_json::to_string(&doc).expect("JSON of strings");
+    let text = go_json_escapes(&serde_json::to_string(&doc).expect("JSON of strings"));
     let digest = hex(&Sha256::digest(text.as_bytes()));
     digest[..10]
         .chars()
@@ -245,6 +253,55 @@ pub fn kustomize_hash(secret: &Value) -> String {
         .collect()
 }
 
+/// Go's `json.Marshal` escapes these characters inside strings; serde_json does not. They can
+/// only occur inside strings, so replacing them in the whole text is exact.
+fn go_json_escapes(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_like_kustomize() {
+        // The expected suffixes of kustomize's own TestSecretHash (api/hasher/hasher_test.go).
+        let cases = [
+            (json!({"type": "my-type"}), "5gmgkf8578"),
+            (
+                json!({"type": "my-type", "data": {"one": ""}}),
+                "74bd68bm66",
+            ),
+            (
+                json!({"type": "my-type", "data": {"one": ""}, "stringData": {"two": 2}}),
+                "c4h4264gdb",
+            ),
+        ];
+        for (secret, expected) in cases {
+            assert_eq!(kustomize_hash(&secret), expected, "{secret}");
+        }
+    }
+
+    #[test]
+    fn escapes_like_go_json_marshal() {
+        assert_eq!(
+            go_json_escapes("{\"a\":\"<&>\u{2028}\"}"),
+            r#"{"a":"\u003c\u0026\u003e\u2028"}"#
+        );
+    }
 }

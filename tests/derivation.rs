@@ -31,6 +31,9 @@ functionConfig:
       EC384: {mountOnly: true, type: ecdsa, curve: P-384}
       EC521: {mountOnly: true, type: ecdsa, curve: P-521}
       RSA2048: {mountOnly: true, type: rsa}
+      RSA2048_PKCS1: {mountOnly: true, type: rsa, format: pkcs1}
+      RSA3072: {mountOnly: true, type: rsa, bits: 3072}
+      RSA4096: {mountOnly: true, type: rsa, bits: 4096}
 "#;
 
 /// (key, rotation, descriptor, expected value) for text generators.
@@ -62,7 +65,10 @@ const TEXT_VECTORS: [(&str, &str, &str, &str); 4] = [
 ];
 
 /// (key, descriptor, SHA-256 of the PEM text, SHA-256 of the public key DER).
-const KEY_VECTORS: [(&str, &str, &str, &str); 4] = [
+///
+/// The RSA keys depend on the exact versions of rsa, rand_chacha, rand_core, ppv-lite86,
+/// crypto-bigint and crypto-primes (pinned in Cargo.toml): an upgrade that changes them fails here.
+const KEY_VECTORS: [(&str, &str, &str, &str); 7] = [
     (
         "EC256",
         "ecdsa;curve=P-256",
@@ -87,10 +93,33 @@ const KEY_VECTORS: [(&str, &str, &str, &str); 4] = [
         "a6d14512ae4da17addef56e0c170cef392467d4cd27b6f2f688c708de4fe7a3e",
         "2188801e0d46618ff7e1aea232118a45b2249922d47fc0d1834d856925696d35",
     ),
+    (
+        "RSA2048_PKCS1",
+        "rsa;bits=2048",
+        "30f83a6e02726ef4fbe415a4c1a33f08bb8201f8715d65ff43141b2a93d44956",
+        "5ed6ba92dd9533fed31d079b0c0099b200a3cf49129fb0da54019d70085ea40f",
+    ),
+    (
+        "RSA3072",
+        "rsa;bits=3072",
+        "1694d666bc710d20246cc9c535141aeffbebe81a00567bce8caba9fa8affaf2f",
+        "f8e535ddd2234be5cca862b3bde42f482ee60973ed043ee9c10988f597622efb",
+    ),
+    (
+        "RSA4096",
+        "rsa;bits=4096",
+        "52529159004e942c120addeed988fee657a08d8329a090e5000d8182238d343f",
+        "ae8479adee6236215e45d74c9be084702b0972140f1a544c9454ac57627392ee",
+    ),
 ];
 
 /// Runs the function on the golden config; returns stdout.
 fn render(namespace: &str) -> String {
+    render_config(CONFIG, namespace)
+}
+
+/// Runs the function on `config` (a ResourceList with NAMESPACE to fill in); returns stdout.
+fn render_config(config: &str, namespace: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_authelia-secrets"))
         .env_remove("AUTHELIA_SECRETS_SEED")
         .env("GOLDEN_SEED", SEED)
@@ -103,7 +132,7 @@ fn render(namespace: &str) -> String {
         .stdin
         .take()
         .unwrap()
-        .write_all(CONFIG.replace("NAMESPACE", namespace).as_bytes())
+        .write_all(config.replace("NAMESPACE", namespace).as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -149,6 +178,35 @@ fn golden_vectors_for_every_generator_type() {
             "{key} PEM changed: a derivation change is a breaking change"
         );
     }
+}
+
+#[test]
+fn rsa_formats_encode_the_same_key_and_pkcs1_is_labelled_so() {
+    let v = values(&render("auth"));
+    assert!(
+        v["RSA2048_PKCS1"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----\n")
+    );
+    assert!(
+        v["RSA2048"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----\n")
+    );
+    // The format is not part of the descriptor: RSA2048 as PKCS#1 is the same key.
+    let pkcs1 = CONFIG.replace(
+        "RSA2048: {mountOnly: true, type: rsa}",
+        "RSA2048: {mountOnly: true, type: rsa, format: pkcs1}",
+    );
+    let v1 = values(&render_config(&pkcs1, "auth"));
+    let text = v1["RSA2048"].as_str().unwrap();
+    assert!(text.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+    assert_eq!(
+        authelia_secrets::keys::public_fingerprint(text).unwrap(),
+        KEY_VECTORS[3].3
+    );
 }
 
 #[test]
@@ -224,6 +282,9 @@ fn generated_keys_pass_openssl_check_with_requested_size() {
         ("EC384", "384 bit"),
         ("EC521", "521 bit"),
         ("RSA2048", "2048 bit"),
+        ("RSA2048_PKCS1", "2048 bit"),
+        ("RSA3072", "3072 bit"),
+        ("RSA4096", "4096 bit"),
     ];
     for (key, size) in expect {
         let pem = dir.path().join(format!("{key}.pem"));

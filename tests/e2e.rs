@@ -144,6 +144,54 @@ fn kpt_fn_eval_with_exec_creates_the_secret() {
 }
 
 #[test]
+fn kpt_fn_eval_refuses_a_package_path_forged_in_the_fn_config() {
+    if !require("kpt") {
+        return;
+    }
+    // `kpt fn eval --fn-config` passes the file's annotations as written (checked with kpt
+    // 1.0.0-beta.56): this config claims "/" as its package to read a file outside the root.
+    let tmp = tempdir();
+    let pkg = example_copy("quickstart", tmp.path());
+    let outside = tempdir();
+    std::fs::write(
+        outside.path().join("private.txt"),
+        "never-leaves-this-file\n",
+    )
+    .unwrap();
+    let rel = outside.path().join("private.txt");
+    let rel = rel.strip_prefix("/").unwrap().display().to_string();
+    let fn_config = tmp.path().join("hostile.yaml");
+    std::fs::write(
+        &fn_config,
+        format!(
+            "apiVersion: authelia-secrets.dev/v1alpha1\nkind: AutheliaSecrets\nmetadata:\n  name: authelia\n  \
+             annotations:\n    internal.config.kubernetes.io/package-path: /\nspec:\n  secrets:\n    \
+             LDAP_PASSWORD: {{fromFile: {rel}}}\n"
+        ),
+    )
+    .unwrap();
+    let before = snapshot(&pkg);
+    let out = kpt(
+        &[
+            "fn",
+            "eval",
+            pkg.to_str().unwrap(),
+            "--exec",
+            BIN,
+            "--fn-config",
+            fn_config.to_str().unwrap(),
+        ],
+        &[("AUTHELIA_SECRETS_SEED", SEED)],
+        tmp.path(),
+    );
+    assert_ne!(out.code, 0, "the forged root must fail the run");
+    let all = format!("{}{}", out.stdout_text(), out.stderr);
+    assert!(all.contains("package-path"), "{all}");
+    assert!(!all.contains("never-leaves-this-file"));
+    assert_same_files(&before, &snapshot(&pkg), "a refused kpt fn eval");
+}
+
+#[test]
 fn kpt_fn_render_is_idempotent_and_keeps_comments() {
     if !require("kpt") {
         return;
@@ -441,6 +489,97 @@ fn kubectl_kustomize_runs_the_legacy_plugin() {
     assert_success(&krm, "KRM mode");
     let krm_secret = item_of(&parse(&krm.stdout), "Secret", "authelia");
     assert_eq!(secret_values(secret), secret_values(&krm_secret));
+}
+
+/// Every Secret name a pod spec refers to (volumes, projected sources, env, envFrom).
+fn secret_references(item: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let spec = &item["spec"]["template"]["spec"];
+    for v in spec["volumes"].as_array().into_iter().flatten() {
+        out.extend(v["secret"]["secretName"].as_str().map(String::from));
+        for s in v["projected"]["sources"].as_array().into_iter().flatten() {
+            out.extend(s["secret"]["name"].as_str().map(String::from));
+        }
+    }
+    for list in ["containers", "initContainers"] {
+        for c in spec[list].as_array().into_iter().flatten() {
+            for e in c["env"].as_array().into_iter().flatten() {
+                out.extend(
+                    e["valueFrom"]["secretKeyRef"]["name"]
+                        .as_str()
+                        .map(String::from),
+                );
+            }
+            for e in c["envFrom"].as_array().into_iter().flatten() {
+                out.extend(e["secretRef"]["name"].as_str().map(String::from));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn hash_suffix_as_a_transformer_renames_every_reference_like_kustomize_does_for_the_generator() {
+    if !require("kubectl") {
+        return;
+    }
+    let tmp = tempdir();
+    let pkg = example_copy("kustomize-generator", tmp.path());
+    let home = install_plugin(tmp.path());
+    // Other references to the Secret: a second container, and a worker that mounts and reads it.
+    let deployment = std::fs::read_to_string(pkg.join("deployment.yaml")).unwrap();
+    std::fs::write(
+        pkg.join("deployment.yaml"),
+        format!(
+            "{deployment}        - name: sidecar\n          image: busybox\n          envFrom:\n            \
+             - secretRef: {{name: authelia}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("worker.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: worker\nspec:\n  template:\n    spec:\n      \
+         containers:\n        - name: worker\n          image: busybox\n          env:\n            \
+         - name: JWT\n              valueFrom: {secretKeyRef: {name: authelia, key: JWT_SECRET}}\n      \
+         volumes:\n        - name: plain\n          secret: {secretName: authelia}\n        \
+         - name: both\n          projected:\n            sources:\n              \
+         - secret: {name: authelia}\n              - configMap: {name: authelia}\n",
+    )
+    .unwrap();
+    let envs = [("AUTHELIA_SECRETS_SEED", SEED)];
+    let build = |kustomization: &str| {
+        std::fs::write(pkg.join("kustomization.yaml"), kustomization).unwrap();
+        let out = kustomize(&pkg, &home, &envs, tmp.path());
+        assert_success(&out, "kubectl kustomize");
+        parse_stream(&out.stdout)
+    };
+    let names = |docs: &[serde_json::Value]| {
+        let secret = docs
+            .iter()
+            .find(|d| d["kind"] == serde_json::json!("Secret"))
+            .expect("a Secret");
+        let name = secret["metadata"]["name"].as_str().unwrap().to_string();
+        let refs: Vec<String> = docs
+            .iter()
+            .filter(|d| d["kind"] == serde_json::json!("Deployment"))
+            .flat_map(secret_references)
+            .collect();
+        (name, refs)
+    };
+    // kustomize names the generator's Secret and renames the references itself.
+    let (by_kustomize, refs) = names(&build(
+        "resources: [deployment.yaml, worker.yaml]\ngenerators: [authelia-secrets.yaml]\ntransformers: [authelia-secrets.yaml]\n",
+    ));
+    assert!(by_kustomize.starts_with("authelia-"), "{by_kustomize}");
+    assert_eq!(refs.len(), 5, "{refs:?}");
+    assert!(refs.iter().all(|r| *r == by_kustomize), "{refs:?}");
+    // As a transformer only, the function names it: the same name, every reference renamed.
+    let (by_us, refs) = names(&build(
+        "resources: [deployment.yaml, worker.yaml]\ntransformers: [authelia-secrets.yaml]\n",
+    ));
+    assert_eq!(by_us, by_kustomize);
+    assert_eq!(refs.len(), 5, "{refs:?}");
+    assert!(refs.iter().all(|r| *r == by_us), "{refs:?}");
 }
 
 #[test]

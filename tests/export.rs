@@ -252,3 +252,116 @@ fn an_export_without_a_declared_version_warns_that_it_cannot_read_image_tags() {
         );
     }
 }
+
+/// kyaml's `encodeBase64`: standard base64 with a newline after every 70 characters once the
+/// text is 70 characters or longer (what a secretGenerator puts into `data`).
+fn wrapped_base64(bytes: &[u8]) -> String {
+    let text = STANDARD.encode(bytes);
+    if text.len() < 70 {
+        return text;
+    }
+    text.as_bytes()
+        .chunks(70)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect()
+}
+
+#[test]
+fn with_hash_suffix_the_export_gets_the_secret_generator_name_and_consistent_references() {
+    if !have_kubectl() {
+        return;
+    }
+    let tmp = tempdir();
+    let config = tmp.path().join("authelia-secrets.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: authelia-secrets.dev/v1alpha1\nkind: AutheliaSecrets\nmetadata:\n  name: authelia\n  \
+         namespace: auth\nspec:\n  rollout: hashSuffix\n  secrets:\n    JWT_SECRET: {}\n    \
+         SESSION_SECRET: {}\n    STORAGE_ENCRYPTION_KEY: {}\n",
+    )
+    .unwrap();
+    let component = tmp.path().join("component");
+    let out = run(
+        &[
+            "export",
+            "--config",
+            config.to_str().unwrap(),
+            "--dir",
+            component.to_str().unwrap(),
+        ],
+        b"",
+        &[("AUTHELIA_SECRETS_SEED", SEED)],
+        tmp.path(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::copy(
+        examples_dir().join("kustomize-generator/deployment.yaml"),
+        root.join("deployment.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("kustomization.yaml"),
+        "namespace: auth\nresources: [deployment.yaml]\ncomponents: [../component]\n",
+    )
+    .unwrap();
+    let items = build(&["kustomize", root.to_str().unwrap()], &[], tmp.path());
+    let secret = items.iter().find(|i| i["kind"] == "Secret").unwrap();
+    let name = secret["metadata"]["name"].as_str().unwrap();
+    let deployment = items.iter().find(|i| i["kind"] == "Deployment").unwrap();
+    let volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
+    assert!(
+        volumes.iter().any(|v| v["secret"]["secretName"] == name),
+        "the patch's reference was renamed to {name}: {volumes:?}"
+    );
+
+    // kustomize hashed the data it wrapped at 70 columns ...
+    let values = decoded_data(&items);
+    let wrapped: serde_json::Map<String, Value> = values
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(wrapped_base64(v))))
+        .collect();
+    let as_generated = serde_json::json!({"type": "Opaque", "data": wrapped});
+    assert_eq!(
+        name,
+        format!(
+            "authelia-{}",
+            authelia_secrets::secret::kustomize_hash(&as_generated)
+        )
+    );
+    // ... while the function names the same values by its unwrapped data: another suffix, each
+    // consistent within its own build.
+    let fc =
+        authelia_secrets::yaml::parse_document("config", &std::fs::read(&config).unwrap()).unwrap();
+    // With a workload in the items it runs as a transformer and names the Secret itself.
+    let list = format!(
+        "{{\"apiVersion\":\"config.kubernetes.io/v1\",\"kind\":\"ResourceList\",\"items\":[{deployment}],\"functionConfig\":{fc}}}"
+    );
+    let krm = run(
+        &[],
+        list.as_bytes(),
+        &[("AUTHELIA_SECRETS_SEED", SEED)],
+        tmp.path(),
+    );
+    assert_eq!(krm.code, 0, "{}", krm.stderr);
+    let out = authelia_secrets::yaml::parse_document("out", &krm.stdout).unwrap();
+    let ours = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "Secret")
+        .unwrap();
+    assert_eq!(decoded_data(std::slice::from_ref(ours)), values);
+    let our_name = ours["metadata"]["name"].as_str().unwrap();
+    assert_eq!(
+        our_name,
+        format!(
+            "authelia-{}",
+            authelia_secrets::secret::kustomize_hash(ours)
+        )
+    );
+    assert_ne!(our_name, name);
+}

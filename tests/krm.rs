@@ -1109,6 +1109,74 @@ fn from_file_outside_the_root_is_refused() {
 }
 
 #[test]
+fn the_runner_can_forbid_leaving_the_root_whatever_the_config_says() {
+    let outer = tempdir();
+    let root = outer.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(outer.path().join("x"), "outside-value").unwrap();
+    std::fs::write(outer.path().join("seed"), SEED).unwrap();
+    std::fs::write(root.join("inside.txt"), "inside-value").unwrap();
+    let absolute = outer.path().join("x").display().to_string();
+    let root_only = [(
+        "AUTHELIA_SECRETS_LOAD_RESTRICTOR",
+        "LoadRestrictionsRootOnly",
+    )];
+    for path in ["../x", absolute.as_str()] {
+        let fc = config(json!({
+            "allowFilesOutsideRoot": true,
+            "secrets": {"LDAP_PASSWORD": {"fromFile": path}},
+        }));
+        let (out, list) = krm_in(&resource_list(&[], Some(&fc)), &root_only, &root);
+        assert_failed(&out, &list);
+        let r = error_at(&list, "spec.secrets.LDAP_PASSWORD.fromFile");
+        assert!(
+            message(&r).contains("AUTHELIA_SECRETS_LOAD_RESTRICTOR=LoadRestrictionsRootOnly"),
+            "{path}: {}",
+            message(&r)
+        );
+        assert!(!out.stdout_text().contains("outside-value"), "{path}");
+    }
+    let fc = config(json!({
+        "allowFilesOutsideRoot": true,
+        "seed": {"file": "../seed"},
+        "secrets": {"JWT_SECRET": {}},
+    }));
+    let (out, list) = krm_in(&resource_list(&[], Some(&fc)), &root_only, &root);
+    assert_failed(&out, &list);
+    error_at(&list, "spec.seed.file");
+
+    // A symbolic link out of the root is refused too, although the config allows leaving it.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outer.path().join("x"), root.join("link")).unwrap();
+        let fc = config(json!({
+            "allowFilesOutsideRoot": true,
+            "secrets": {"LDAP_PASSWORD": {"fromFile": "link"}},
+        }));
+        let (out, list) = krm_in(&resource_list(&[], Some(&fc)), &root_only, &root);
+        assert_failed(&out, &list);
+        let r = error_at(&list, "spec.secrets.LDAP_PASSWORD.fromFile");
+        assert!(message(&r).contains("symbolic link"), "{}", message(&r));
+    }
+
+    // Files inside the root still work; an unknown value of the variable is an error.
+    let fc = config(json!({"secrets": {"LDAP_PASSWORD": {"fromFile": "inside.txt"}}}));
+    let (out, list) = krm_in(&resource_list(&[], Some(&fc)), &root_only, &root);
+    assert_ok(&out, &list);
+    let (out, list) = krm_in(
+        &resource_list(&[], Some(&fc)),
+        &[("AUTHELIA_SECRETS_LOAD_RESTRICTOR", "rootonly")],
+        &root,
+    );
+    assert_failed(&out, &list);
+    assert!(
+        describe_results(&list).contains("LoadRestrictionsRootOnly"),
+        "{}",
+        describe_results(&list)
+    );
+}
+
+#[test]
 fn from_file_reads_the_file_and_strips_exactly_one_trailing_newline() {
     let dir = tempdir();
     std::fs::create_dir(dir.path().join("secrets")).unwrap();
@@ -1170,17 +1238,35 @@ fn from_file_problems_are_errors_at_the_from_file_field() {
     }
 }
 
+/// The config as kpt fn render sends it: the package path and the config's own file annotated.
+fn as_rendered(mut fc: Value, package: &std::path::Path, file: &str) -> Value {
+    fc["metadata"]["annotations"] = json!({
+        "internal.config.kubernetes.io/package-path": package.display().to_string(),
+        "internal.config.kubernetes.io/path": file,
+        "config.kubernetes.io/path": file,
+    });
+    fc
+}
+
 #[test]
-fn from_file_resolves_against_the_package_path_annotation() {
+fn from_file_resolves_against_a_kpt_package_that_holds_the_config() {
     let package = tempdir();
     let elsewhere = tempdir();
     std::fs::write(package.path().join("ldap.txt"), "from-the-package\n").unwrap();
     std::fs::write(elsewhere.path().join("ldap.txt"), "from-the-cwd\n").unwrap();
-    let mut fc = config(json!({"secrets": {"LDAP_PASSWORD": {"fromFile": "ldap.txt"}}}));
-    fc["metadata"]["annotations"] = json!({
-        "internal.config.kubernetes.io/package-path": package.path().display().to_string(),
-    });
-    let (out, list) = krm_in(&resource_list(&[], Some(&fc)), &[], elsewhere.path());
+    let fc = config(json!({"secrets": {"LDAP_PASSWORD": {"fromFile": "ldap.txt"}}}));
+    std::fs::write(
+        package.path().join("fn.yaml"),
+        serde_json::to_string(&fc).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        package.path().join("Kptfile"),
+        "apiVersion: kpt.dev/v1\nkind: Kptfile\n",
+    )
+    .unwrap();
+    let rendered = as_rendered(fc.clone(), package.path(), "fn.yaml");
+    let (out, list) = krm_in(&resource_list(&[], Some(&rendered)), &[], elsewhere.path());
     assert_ok(&out, &list);
     assert_eq!(
         secret_values(&secret_of(&list, "authelia"))["LDAP_PASSWORD"],
@@ -1188,13 +1274,78 @@ fn from_file_resolves_against_the_package_path_annotation() {
     );
 
     // Without the annotation: the working directory.
-    let fc = config(json!({"secrets": {"LDAP_PASSWORD": {"fromFile": "ldap.txt"}}}));
     let (out, list) = krm_in(&resource_list(&[], Some(&fc)), &[], elsewhere.path());
     assert_ok(&out, &list);
     assert_eq!(
         secret_values(&secret_of(&list, "authelia"))["LDAP_PASSWORD"],
         b"from-the-cwd"
     );
+
+    // A package path inside the working directory narrows it: trusted as it is.
+    let (out, list) = krm_in(
+        &resource_list(
+            &[],
+            Some(&as_rendered(
+                fc.clone(),
+                std::path::Path::new("sub"),
+                "x.yaml",
+            )),
+        ),
+        &[],
+        &{
+            std::fs::create_dir_all(elsewhere.path().join("sub")).unwrap();
+            std::fs::write(elsewhere.path().join("sub/ldap.txt"), "from-sub\n").unwrap();
+            elsewhere.path().to_path_buf()
+        },
+    );
+    assert_ok(&out, &list);
+    assert_eq!(
+        secret_values(&secret_of(&list, "authelia"))["LDAP_PASSWORD"],
+        b"from-sub"
+    );
+}
+
+#[test]
+fn a_package_path_written_into_the_config_cannot_move_the_root() {
+    // kpt fn eval --fn-config passes the file's annotations as written: a hostile config claims
+    // "/" as its package and reads a file the user never meant to hand out.
+    let cwd = tempdir();
+    let outside = tempdir();
+    std::fs::write(
+        outside.path().join("private.txt"),
+        "outside-the-root-value\n",
+    )
+    .unwrap();
+    let rel = outside
+        .path()
+        .strip_prefix("/")
+        .unwrap()
+        .join("private.txt")
+        .display()
+        .to_string();
+    let mut fc = config(json!({"secrets": {"LDAP_PASSWORD": {"fromFile": rel}}}));
+    fc["metadata"]["annotations"] = json!({"internal.config.kubernetes.io/package-path": "/"});
+    let (out, list) = krm_in(&resource_list(&[], Some(&fc)), &[], cwd.path());
+    assert_failed(&out, &list);
+    let r = error_at(&list, "spec.secrets.LDAP_PASSWORD.fromFile");
+    assert!(
+        message(&r).contains("package-path")
+            && message(&r).contains("outside the working directory"),
+        "{}",
+        message(&r)
+    );
+    assert!(!out.stdout_text().contains("outside-the-root-value"));
+    assert!(!out.stderr.contains("outside-the-root-value"));
+
+    // Claiming the config's file too does not help: "/" is no kpt package holding this config.
+    let forged = as_rendered(
+        config(fc["spec"].clone()),
+        std::path::Path::new("/"),
+        "fn.yaml",
+    );
+    let (out, list) = krm_in(&resource_list(&[], Some(&forged)), &[], cwd.path());
+    assert_failed(&out, &list);
+    error_at(&list, "spec.secrets.LDAP_PASSWORD.fromFile");
 }
 
 #[test]
@@ -1333,4 +1484,112 @@ fn a_too_short_provided_value_is_reported_without_the_value() {
     error_at(&list, "spec.secrets.STORAGE_ENCRYPTION_KEY");
     assert_values_hidden(&out, &list, &[value.as_bytes().to_vec()], "too short");
     assert!(!out.stdout_text().contains(value));
+}
+
+// ---------------------------------------------------------------------------------------------
+// rollout: hashSuffix outside kustomize's generator path
+
+/// A Deployment named `name` in `ns` whose container `worker` reads Secret `secret`.
+fn reader(name: &str, ns: &str, secret: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"template": {"spec": {
+            "containers": [{"name": "worker", "image": "busybox",
+                "envFrom": [{"secretRef": {"name": secret}}],
+                "env": [{"name": "JWT", "valueFrom": {"secretKeyRef": {"name": secret, "key": "JWT_SECRET"}}}],
+            }],
+            "volumes": [
+                {"name": "plain", "secret": {"secretName": secret}},
+                {"name": "both", "projected": {"sources": [{"secret": {"name": secret}}]}},
+            ],
+        }}},
+    })
+}
+
+fn refs_of(item: &Value) -> Vec<String> {
+    let spec = &item["spec"]["template"]["spec"];
+    let c = &spec["containers"][0];
+    [
+        &c["envFrom"][0]["secretRef"]["name"],
+        &c["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+        &spec["volumes"][0]["secret"]["secretName"],
+        &spec["volumes"][1]["projected"]["sources"][0]["secret"]["name"],
+    ]
+    .iter()
+    .map(|v| v.as_str().unwrap_or("").to_string())
+    .collect()
+}
+
+#[test]
+fn hash_suffix_renames_references_in_the_namespace_and_follows_value_changes() {
+    let spec = |rotation: u64| {
+        json!({"rollout": "hashSuffix", "secrets": {
+            "JWT_SECRET": {"rotation": rotation},
+            "SESSION_SECRET": {},
+            "STORAGE_ENCRYPTION_KEY": {},
+        }})
+    };
+    let input = resource_list(
+        &[
+            deployment("authelia", "auth", "authelia"),
+            reader("worker", "auth", "authelia"),
+            reader("elsewhere", "other", "authelia"),
+        ],
+        Some(&config(spec(0))),
+    );
+    let (out, first) = krm(&input, &seeded());
+    assert_ok(&out, &first);
+    let secret = items(&first)
+        .into_iter()
+        .find(|i| i["kind"] == json!("Secret"))
+        .expect("a Secret");
+    let hashed = secret["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(
+        hashed.starts_with("authelia-") && hashed.len() == "authelia-".len() + 10,
+        "{hashed}"
+    );
+    assert_eq!(
+        refs_of(&item_of(&first, "Deployment", "worker")),
+        [hashed.as_str(); 4]
+    );
+    assert_eq!(
+        refs_of(&item_of(&first, "Deployment", "elsewhere")),
+        ["authelia"; 4],
+        "another namespace's Secret of the same name is not ours"
+    );
+
+    // Idempotent: a second run on the output changes nothing.
+    let (second, list2) = krm(&out.stdout, &seeded());
+    assert_ok(&second, &list2);
+    assert_eq!(out.stdout_text(), second.stdout_text());
+
+    // A changed value gives a new name, and references to the previous one follow.
+    let mut next = parse(&out.stdout);
+    next["functionConfig"] = config(spec(1));
+    let next = serde_json::to_vec(&next).unwrap();
+    let (third, list3) = krm(&next, &seeded());
+    assert_ok(&third, &list3);
+    let secrets: Vec<Value> = items(&list3)
+        .into_iter()
+        .filter(|i| i["kind"] == json!("Secret"))
+        .collect();
+    assert_eq!(secrets.len(), 1, "the Secret is renamed, not duplicated");
+    let renamed = secrets[0]["metadata"]["name"].as_str().unwrap().to_string();
+    assert_ne!(renamed, hashed);
+    assert_eq!(
+        refs_of(&item_of(&list3, "Deployment", "worker")),
+        [renamed.as_str(); 4]
+    );
+    let own = item_of(&list3, "Deployment", "authelia");
+    let volumes = own["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["secret"]["secretName"] == json!(renamed)),
+        "{volumes:?}"
+    );
 }

@@ -45,6 +45,10 @@ const GENERATOR_FIELDS: [&str; 6] = ["type", "length", "charset", "bits", "curve
 pub(crate) const WORKLOAD_FIELDS: [&str; 5] =
     ["kind", "name", "namespace", "container", "initContainers"];
 pub(crate) const MAX_LENGTH: u64 = 1024;
+/// The error for a malformed variable name. It never repeats the name: a value pasted into the
+/// field by mistake must not end up in the output.
+const BAD_ENV_NAME: &str = "is not a valid environment variable name (letters, digits and '_', \
+     not starting with a digit); the text is not repeated here in case a value was pasted by mistake";
 
 /// Loads the function config (an `AutheliaSecrets` or a `ConfigMap`).
 ///
@@ -401,10 +405,7 @@ impl Decoder {
         match (env, file) {
             (Some(e), None) => {
                 if !is_env_name(&e) {
-                    self.error(
-                        "spec.seed.env",
-                        format!("{e:?} is not a valid environment variable name"),
-                    );
+                    self.error("spec.seed.env", BAD_ENV_NAME);
                 }
                 SeedSource::Env(e)
             }
@@ -637,10 +638,7 @@ impl Decoder {
             Source::FromFile(f)
         } else if let Some(e) = from_env {
             if !is_env_name(&e) {
-                self.error(
-                    &join(&path, "fromEnv"),
-                    format!("{e:?} is not a valid environment variable name"),
-                );
+                self.error(&join(&path, "fromEnv"), BAD_ENV_NAME);
             }
             Source::FromEnv(e)
         } else if let Some(v) = literal {
@@ -656,6 +654,20 @@ impl Decoder {
                     self.error(
                         &path,
                         format!("{key} {who}: set fromFile or fromEnv (or value)"),
+                    );
+                    return None;
+                }
+                Some(Obtain::ProvideOnly(what)) => {
+                    let asked = if gen_fields.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} asks for a generated value)", gen_fields.join(", "))
+                    };
+                    self.error(
+                        &path,
+                        format!(
+                            "{key} {what}, so it is never generated{asked}: set fromFile, fromEnv or value to the path"
+                        ),
                     );
                     return None;
                 }

@@ -21,8 +21,9 @@ pub const SEED: &str = "integration-test-seed-0123456789abcdefghij";
 pub const OTHER_SEED: &str = "another-integration-seed-9876543210zyxwvuts";
 
 /// Variables the binary reads that the calling environment must not leak into a test.
-const SCRUBBED_VARS: [&str; 3] = [
+const SCRUBBED_VARS: [&str; 4] = [
     "AUTHELIA_SECRETS_SEED",
+    "AUTHELIA_SECRETS_LOAD_RESTRICTOR",
     "KUSTOMIZE_PLUGIN_CONFIG_ROOT",
     "KUSTOMIZE_PLUGIN_HOME",
 ];
