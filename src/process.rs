@@ -65,7 +65,15 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
         Mode::LegacyTransformer => false,
         Mode::Krm => list.items.iter().all(resource::is_local_config),
     };
-    let changes = plan_changes(&list.items, &config, generator, env, &mut results);
+    let written_back = mode == Mode::Krm;
+    let changes = plan_changes(
+        &list.items,
+        &config,
+        generator,
+        written_back,
+        env,
+        &mut results,
+    );
     results.extend(inexact_changes(&changes));
     if !any_error(&results) {
         apply(&mut list, changes);
@@ -112,10 +120,12 @@ fn apply(list: &mut ResourceList, changes: Changes) {
     list.items.extend(changes.append);
 }
 
+/// `written_back`: the orchestrator stores the output (KRM mode: kpt), see [`values::obtain`].
 fn plan_changes(
     items: &[Value],
     config: &Config,
     generator: bool,
+    written_back: bool,
     env: &dyn Environment,
     results: &mut Vec<KrmResult>,
 ) -> Changes {
@@ -138,7 +148,8 @@ fn plan_changes(
 
     let existing_index = secret::find_existing(items, config);
     let existing = existing_index.map(|i| &items[i]);
-    let Some((values, rotations)) = values::obtain(config, existing, env, results) else {
+    let Some((values, rotations)) = values::obtain(config, existing, env, written_back, results)
+    else {
         return changes;
     };
 

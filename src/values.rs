@@ -13,10 +13,17 @@ use std::collections::BTreeMap;
 
 /// Every value of the Secret and the rotation of each generated key, or `None` when one could
 /// not be obtained (the errors are in `results`).
+///
+/// `written_back`: the orchestrator stores the output (kpt writes the Secret into the package),
+/// so a random value made now is kept by the next run, and making one without a seed is only
+/// a warning. Under kustomize nothing is stored and its warnings are not shown (a successful
+/// plugin's stderr is discarded): every build would hand Authelia a new storage key, so there
+/// it is an error.
 pub(crate) fn obtain(
     config: &Config,
     existing: Option<&Value>,
     env: &dyn Environment,
+    written_back: bool,
     results: &mut Vec<KrmResult>,
 ) -> Option<(Values, Rotations)> {
     let files = FilePolicy::resolve(config, env, results)?;
@@ -27,6 +34,7 @@ pub(crate) fn obtain(
         seed: &seed,
         files,
         env,
+        written_back,
     }
     .obtain(results)
 }
@@ -103,6 +111,8 @@ struct Sources<'a> {
     seed: &'a Seed,
     files: FilePolicy,
     env: &'a dyn Environment,
+    /// See [`obtain`].
+    written_back: bool,
 }
 
 /// How a value was obtained, for checks and messages.
@@ -205,7 +215,7 @@ impl Sources<'_> {
             }
             values.insert(key.to_string(), value);
         }
-        if made_random {
+        if made_random && self.written_back {
             results.push(
                 KrmResult::warning(format!(
                     "no seed is set, so generated values are random and every build makes new ones; \
@@ -214,6 +224,19 @@ impl Sources<'_> {
                 .on(&config.origin)
                 .at("spec.seed"),
             );
+        } else if made_random {
+            results.push(
+                KrmResult::error(format!(
+                    "no seed is set: as a kustomize plugin every build would make new random values \
+                     (nothing keeps them, and kustomize does not show warnings), so Authelia would \
+                     find another storage encryption key on the next build; set {DEFAULT_SEED_ENV} \
+                     (`authelia-secrets seed` prints one) or spec.seed, or list the live Secret as a \
+                     resource so its values are kept"
+                ))
+                .on(&config.origin)
+                .at("spec.seed"),
+            );
+            ok = false;
         }
         ok.then_some((values, rotations))
     }

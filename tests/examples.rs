@@ -1179,15 +1179,40 @@ fn warnings_show_where_the_readme_says() {
     }
     let example = Example::load("quickstart");
     let tmp = example.copy();
-    // No seed: the function warns that the values are random.
-    let built = Command::new("kubectl")
-        .env_remove("AUTHELIA_SECRETS_SEED")
-        .env("KUSTOMIZE_PLUGIN_HOME", plugin_home())
-        .args(["kustomize", "--enable-alpha-plugins"])
-        .arg(tmp.path())
-        .output()
-        .expect("kubectl");
-    assert!(built.status.success());
+    let build = |seed: Option<&str>| {
+        let mut cmd = Command::new("kubectl");
+        cmd.env_remove("AUTHELIA_SECRETS_SEED")
+            .env("KUSTOMIZE_PLUGIN_HOME", plugin_home())
+            .args(["kustomize", "--enable-alpha-plugins"])
+            .arg(tmp.path());
+        if let Some(seed) = seed {
+            cmd.env("AUTHELIA_SECRETS_SEED", seed);
+        }
+        cmd.output().expect("kubectl")
+    };
+    // No seed: under kustomize that is an error, so it shows.
+    let built = build(None);
+    assert!(!built.status.success(), "a build without a seed succeeded");
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(stderr.contains("no seed is set"), "{stderr}");
+
+    // A literal value is a warning: a successful build does not show it, the binary does.
+    let config = tmp.path().join("authelia-secrets.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "    STORAGE_ENCRYPTION_KEY: {}\n",
+            "    STORAGE_ENCRYPTION_KEY: {}\n    SMTP_PASSWORD: {value: a-demo-literal}\n",
+        ),
+    )
+    .unwrap();
+    let built = build(Some(common::SEED));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let stderr = String::from_utf8_lossy(&built.stderr);
     assert!(
         !stderr.contains("warning"),
@@ -1195,23 +1220,23 @@ fn warnings_show_where_the_readme_says() {
     );
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let by_hand = "cargo run -q -- examples/quickstart/authelia-secrets.yaml </dev/null >/dev/null";
+    let by_hand = "cd DIR && authelia-secrets authelia-secrets.yaml </dev/null >/dev/null";
     assert!(
         readme.contains(by_hand),
         "the README's command changed: {by_hand}"
     );
     let out = Command::new(binary())
-        .env_remove("AUTHELIA_SECRETS_SEED")
+        .env("AUTHELIA_SECRETS_SEED", common::SEED)
         .env_remove("KUSTOMIZE_PLUGIN_CONFIG_ROOT")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .arg("examples/quickstart/authelia-secrets.yaml")
+        .current_dir(tmp.path())
+        .arg("authelia-secrets.yaml")
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("authelia-secrets: warning:") && stderr.contains("no seed is set"),
+        stderr.contains("authelia-secrets: warning:") && stderr.contains("literal"),
         "{stderr}"
     );
 }

@@ -277,13 +277,28 @@ fn transformer_output_fed_back_is_unchanged() {
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_eq!(first.stdout_text(), second.stdout_text());
 
-    // Without a seed too: the Secret in the input keeps its values.
-    let first = legacy(&config, RESOURCES.as_bytes(), &[], dir.path());
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stderr.contains("warning"), "{}", first.stderr);
-    let second = legacy(&config, &first.stdout, &[], dir.path());
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    assert_eq!(first.stdout_text(), second.stdout_text());
+    // Without a seed the Secret in the input keeps its values: nothing is made, no error.
+    let again = legacy(&config, &second.stdout, &[], dir.path());
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout_text(), second.stdout_text());
+}
+
+#[test]
+fn without_a_seed_making_a_value_is_an_error_that_kustomize_shows() {
+    // kustomize keeps nothing between builds and hides a successful plugin's stderr: random
+    // values would be new on every build, unseen. Exit 1, the reason on stderr, no output.
+    let dir = tempdir();
+    let config = write_config(dir.path(), CONFIG);
+    for stdin in [&b""[..], RESOURCES.as_bytes()] {
+        let out = legacy(&config, stdin, &[], dir.path());
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stdout.is_empty());
+        assert!(
+            out.stderr.contains("no seed is set") && out.stderr.contains("spec.seed"),
+            "{}",
+            out.stderr
+        );
+    }
 }
 
 #[test]
