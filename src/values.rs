@@ -131,6 +131,29 @@ impl Sources<'_> {
     /// `results`).
     fn obtain(&self, results: &mut Vec<KrmResult>) -> Option<(Values, Rotations)> {
         let config = self.config;
+        if let Some(existing) = self.existing {
+            let malformed: Vec<&str> = ["data", "stringData"]
+                .into_iter()
+                .filter(|k| {
+                    existing
+                        .get(*k)
+                        .is_some_and(|v| !v.is_object() && !v.is_null())
+                })
+                .collect();
+            for key in &malformed {
+                results.push(
+                    KrmResult::error(format!(
+                        "{key} is not a mapping, so the values in this Secret can be neither kept \
+                         nor replaced safely; fix it, or remove the Secret from the input"
+                    ))
+                    .on(existing)
+                    .at(*key),
+                );
+            }
+            if !malformed.is_empty() {
+                return None;
+            }
+        }
         let recorded = self
             .existing
             .map(secret::recorded_rotations)

@@ -666,3 +666,44 @@ fn init_containers_are_checked_when_they_run_authelia() {
         );
     }
 }
+
+#[test]
+fn secret_files_a_non_root_user_cannot_read_are_errors() {
+    let env = json!([file_env("AUTHELIA_SESSION_SECRET_FILE", "SESSION_SECRET")]);
+    let mut item = dep(env);
+    pod_mut(&mut item)["volumes"][0]["secret"]["defaultMode"] = json!(0o400);
+    pod_mut(&mut item)["securityContext"] = json!({"runAsUser": 8000});
+    let (_, list) = check(&[item.clone()], json!({}));
+    let msg = one_at(&list, "error", &format!("{C}.volumeMounts[name=secrets]"));
+    assert!(
+        msg.contains("user 8000") && msg.contains("spec.template.spec.securityContext.fsGroup"),
+        "{msg}"
+    );
+
+    // Quiet: an fsGroup, root, a container-level root user, Kubernetes' default mode (0644),
+    // and no runAsUser at all (the image decides; nothing can be said).
+    let mut with_group = item.clone();
+    pod_mut(&mut with_group)["securityContext"]["fsGroup"] = json!(8000);
+    let mut root = item.clone();
+    pod_mut(&mut root)["securityContext"]["runAsUser"] = json!(0);
+    let mut container_root = item.clone();
+    pod_mut(&mut container_root)["containers"][0]["securityContext"] = json!({"runAsUser": 0});
+    let mut default_mode = item.clone();
+    pod_mut(&mut default_mode)["volumes"][0]["secret"]
+        .as_object_mut()
+        .unwrap()
+        .remove("defaultMode");
+    let mut unknown_user = item.clone();
+    pod_mut(&mut unknown_user)
+        .as_object_mut()
+        .unwrap()
+        .remove("securityContext");
+    for quiet in [with_group, root, container_root, default_mode, unknown_user] {
+        let (_, list) = check(&[quiet], json!({}));
+        assert!(
+            at(&list, "error", &format!("{C}.volumeMounts[name=secrets]")).is_empty(),
+            "{}",
+            describe_results(&list)
+        );
+    }
+}

@@ -925,3 +925,39 @@ fn a_users_optional_in_our_volume_is_kept() {
         "nothing else moved"
     );
 }
+
+#[test]
+fn wiring_a_pod_whose_user_cannot_read_the_files_is_refused_with_the_fix() {
+    // Our volume has defaultMode 0400: root only, unless the pod sets an fsGroup.
+    let pod_spec = json!({
+        "securityContext": {"runAsUser": 8000, "runAsNonRoot": true},
+        "containers": [authelia("ghcr.io/authelia/authelia:4.39.1")],
+    });
+    let input = [workload("Deployment", "authelia", "auth", pod_spec)];
+    let (out, list) = krm(&input, &cfg(json!({})));
+    assert_refused(&out, &list, &input);
+    let e = error_at(
+        &list,
+        "spec.template.spec.containers[name=authelia].volumeMounts[name=authelia-secrets]",
+    );
+    assert!(message(&e).contains("fsGroup"), "{}", message(&e));
+
+    let mut fixed = input[0].clone();
+    fixed["spec"]["template"]["spec"]["securityContext"]["fsGroup"] = json!(8000);
+    let (out, list) = krm(&[fixed], &cfg(json!({})));
+    assert_ok(&out, &list);
+}
+
+#[test]
+fn an_existing_secret_whose_data_is_not_a_mapping_is_refused() {
+    let pod_spec = json!({"containers": [authelia("ghcr.io/authelia/authelia:4.39.1")]});
+    let input = [
+        workload("Deployment", "authelia", "auth", pod_spec),
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "authelia", "namespace": "auth"}, "data": 5}),
+    ];
+    let (out, list) = krm(&input, &cfg(json!({})));
+    assert_refused(&out, &list, &input);
+    let e = error_at(&list, "data");
+    assert_eq!(e["resourceRef"]["kind"], json!("Secret"));
+}

@@ -7,6 +7,7 @@
 
 mod files;
 mod names;
+mod permissions;
 
 use crate::catalog::{AutheliaVersion, Entry};
 use crate::config::{CheckConfig, DEFAULT_CONTAINER};
@@ -114,6 +115,7 @@ impl<'a> Checker<'a> {
                     let name = c.get("name").and_then(Value::as_str).unwrap_or("");
                     let path = format!("{prefix}.{list}[name={name}]");
                     self.container(item, spec, c, &path);
+                    self.file_permissions(item, spec, c, &path, &prefix);
                 }
             }
         }

@@ -239,7 +239,11 @@ impl Decoder {
             Some(Value::Number(n)) => {
                 self.error(
                     "spec.autheliaVersion",
-                    format!("write the version as a string, e.g. autheliaVersion: \"{n}\" (a bare number loses trailing zeros)"),
+                    format!(
+                        "write the version as a string, e.g. autheliaVersion: \"4.39\" (a bare \
+                         number loses trailing zeros: this one reads as {n}); supported: {}",
+                        versions_list()
+                    ),
                 );
                 Err(())
             }
