@@ -316,6 +316,14 @@ fn hostile_inputs() -> Vec<(&'static str, Vec<u8>)> {
             s.into_bytes()
         }),
         ("sequence nesting on one line", format!("{}x\n", "- ".repeat(20_000)).into_bytes()),
+        (
+            "a 10,000-level nested mapping in an item",
+            resource_list(&format!(
+                "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: deep}}\n  data: {}x{}\n",
+                "{a: ".repeat(10_000),
+                "}".repeat(10_000)
+            )),
+        ),
         ("billion laughs, 6 levels", laughs(6)),
         ("billion laughs, 10 levels", laughs(10)),
         (

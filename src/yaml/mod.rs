@@ -68,9 +68,55 @@ fn options() -> serde_saphyr::Options {
 }
 
 fn describe(source_name: &str, err: serde_saphyr::Error) -> Error {
+    use serde_saphyr::budget::BudgetBreach;
+    // The cause, under the wrappers that add alias locations or a snippet.
+    let mut cause = &err;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = cause
+    {
+        cause = error;
+    }
+    let message = match cause {
+        serde_saphyr::Error::Budget { breach, location } => {
+            let what = match breach {
+                BudgetBreach::Depth { .. } => format!(
+                    "nests mappings and lists deeper than {} levels",
+                    LIMITS.max_depth
+                ),
+                BudgetBreach::Aliases { .. } => {
+                    format!("uses more than {} aliases", LIMITS.max_aliases)
+                }
+                BudgetBreach::Events { .. } | BudgetBreach::Nodes { .. } => {
+                    format!("holds more than {} YAML nodes", LIMITS.max_events)
+                }
+                BudgetBreach::Documents { .. } => {
+                    format!("holds more than {} documents", LIMITS.max_documents)
+                }
+                BudgetBreach::AliasAnchorRatio { .. } => {
+                    "uses aliases far more often than it defines anchors (an alias bomb?)".into()
+                }
+                other => format!("exceeds a parser limit ({other:?})"),
+            };
+            let at = if location.line() > 0 {
+                format!(" at line {}, column {}", location.line(), location.column())
+            } else {
+                String::new()
+            };
+            format!(
+                "{what}{at}, beyond what this function reads (see \"YAML fidelity\" in its README)"
+            )
+        }
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => format!(
+            "expands aliases to more than {} nodes (an alias bomb?), beyond what this function reads",
+            LIMITS.max_replayed_events
+        ),
+        _ => format!("not valid YAML: {err}"),
+    };
     Error::Yaml {
         source_name: source_name.to_string(),
-        message: format!("not valid YAML: {err}"),
+        message,
     }
 }
 
