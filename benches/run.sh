@@ -75,8 +75,10 @@ for i in 1 2 3; do
 done
 
 echo "bench: startup" >&2
-hyperfine --style none --warmup 5 --runs $(( RUNS * 10 )) \
-    -n "quickstart" "$BIN < $OUT/quickstart.yaml > /dev/null" \
+# 100 runs in one shell per sample: a single run (~2 ms) is below what hyperfine can separate
+# from the shell's own start-up; here the shell starts once per 100 runs.
+hyperfine -N --style none --warmup 1 --runs "$RUNS" \
+    -n "quickstart x100" "sh -c 'i=0; while [ \$i -lt 100 ]; do $BIN < $OUT/quickstart.yaml > /dev/null; i=\$((i+1)); done'" \
     --export-json "$OUT/startup.json" >/dev/null
 
 echo "bench: kpt fn eval share" >&2
@@ -135,8 +137,8 @@ size = os.path.getsize(os.path.join(out, "list-20000.yaml"))
 peak = rss("core") * 1024
 limit = 6 * size + 16 * 2**20
 print(f"| peak RSS, 20k items ({size / 2**20:.1f} MiB in; floor {rss('floor') / 1024:.0f} MiB) | {peak / 2**20:.0f} MiB = {peak / size:.1f}× input | ≤ 6× input + 16 MiB = {limit / 2**20:.0f} MiB | {'yes' if peak <= limit else 'NO'} |")
-s = load("startup.json")["quickstart"]
-print(f"| startup, quickstart without key generation (median) | {ms(s, 'median'):.1f} ms | ≤ 5 ms | {'yes' if ms(s, 'median') <= 5 else 'NO'} |")
+s = ms(load("startup.json")["quickstart x100"], "median") / 100
+print(f"| startup, quickstart without key generation (median of 100-run batches) | {s:.2f} ms | ≤ 5 ms | {'yes' if s <= 5 else 'NO'} |")
 k = load("kpt.json")
 total, alone, cat = k["kpt fn eval (authelia-secrets)"], k["authelia-secrets alone"], k["kpt fn eval (cat)"]
 share = alone["mean"] / total["mean"]

@@ -13,58 +13,7 @@ use std::fmt::Write as _;
 /// Loads YAML with PyYAML (`yaml.safe_load`) and returns it as JSON, keeping key order.
 /// `None` when PyYAML is unavailable outside CI (the caller skips); in CI that is a failure.
 fn pyyaml_load(yaml: &[u8]) -> Option<Value> {
-    const SCRIPT: &str = "\
-import sys, json
-try:
-    import yaml
-except ImportError:
-    sys.exit(3)
-loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-data = yaml.load(sys.stdin.buffer.read(), Loader=loader)
-sys.stdout.write(json.dumps(data, default=lambda o: '<<%s %r>>' % (type(o).__name__, o)))
-";
-    let dir = tempdir();
-    let out = std::process::Command::new("python3")
-        .args(["-c", SCRIPT])
-        .current_dir(dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            let mut stdin = child.stdin.take().unwrap();
-            let input = yaml.to_vec();
-            let writer = std::thread::spawn(move || {
-                let _ = stdin.write_all(&input);
-            });
-            let out = child.wait_with_output();
-            let _ = writer.join();
-            out
-        });
-    let unavailable = |why: String| -> Option<Value> {
-        if in_ci() {
-            panic!("PyYAML is required in CI (CI=true): {why}");
-        }
-        loud_skip(&format!(
-            "the independent YAML 1.1 check needs python3 with PyYAML ({why}); \
-             install it (pip install pyyaml) to run it"
-        ));
-        None
-    };
-    let out = match out {
-        Ok(out) => out,
-        Err(e) => return unavailable(format!("cannot run python3: {e}")),
-    };
-    if out.status.code() == Some(3) {
-        return unavailable("`import yaml` failed".into());
-    }
-    assert!(
-        out.status.success(),
-        "PyYAML could not load our output: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("python printed JSON"))
+    pyyaml_load_all(&[yaml.to_vec()]).map(|mut docs| docs.remove(0))
 }
 
 /// A ResourceList (YAML text) around already-indented item texts, with a seeded config.

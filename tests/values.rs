@@ -64,18 +64,7 @@ fn ec_pem() -> String {
 }
 
 /// A self-signed P-256 certificate (public; its key was thrown away).
-const TEST_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----
-MIIBlDCCATugAwIBAgIUVwKwsEjaredAdMOVQKZ8LaW3eTQwCgYIKoZIzj0EAwIw
-IDEeMBwGA1UEAwwVYXV0aGVsaWEtc2VjcmV0cy10ZXN0MB4XDTI2MTIwMzIyMDYw
-NloXDTM2MTEzMDIyMDYwNlowIDEeMBwGA1UEAwwVYXV0aGVsaWEtc2VjcmV0cy10
-ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE+8nW5A7JK0+x4NDhMAyEfe/P
-+bWxUruVn2iII+xS8tZVgTAci7cGU5e7Z20Cxtnre8h8RDyRtswMAJWsLBJ0NqNT
-MFEwHQYDVR0OBBYEFHNyvk3AsBwwqxkxpc1cxegJbfoWMB8GA1UdIwQYMBaAFHNy
-vk3AsBwwqxkxpc1cxegJbfoWMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
-RwAwRAIgXk0aVq5r/Sy84OKMZO/uhGe0oaQpr6NqgRxj2DcJyLQCIAcHLlq4BsdR
-x+bqm3x8ZFq4UWlurdxVXwUme0uS9GgJ
------END CERTIFICATE-----
-";
+const TEST_CERTIFICATE: &str = include_str!("data/test-certificate.pem");
 
 // ---------------------------------------------------------------------------------------------
 // Seed failures
