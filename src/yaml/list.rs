@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_saphyr::Spanned;
 use std::cell::RefCell;
 use std::fmt;
 use std::io::Write;
@@ -48,6 +49,9 @@ struct Reading {
     slimmer: Slimmer,
     spans: Vec<Option<ItemSpan>>,
     slim: Vec<bool>,
+    /// The last item's key start (offset, column) and dash line (offset, column): its end is
+    /// placed only once the keys after `items` are known.
+    last: Option<((usize, usize), (usize, usize))>,
 }
 
 thread_local! {
@@ -66,11 +70,11 @@ impl Drop for ReadingGuard {
 #[derive(Deserialize)]
 struct RawList {
     #[serde(rename = "apiVersion")]
-    api_version: Option<Tree>,
-    kind: Option<Tree>,
+    api_version: Option<Spanned<Tree>>,
+    kind: Option<Spanned<Tree>>,
     items: Option<Items>,
     #[serde(rename = "functionConfig")]
-    function_config: Option<Tree>,
+    function_config: Option<Spanned<Tree>>,
 }
 
 /// The `items` sequence, read item by item.
@@ -99,8 +103,6 @@ enum Next {
     At(usize),
     /// Somewhere the reader cannot place: do not guess where the pending item ends.
     Unknown,
-    /// There is none.
-    Last,
 }
 
 impl<'de> Visitor<'de> for ItemsVisitor {
@@ -123,12 +125,8 @@ impl<'de> Visitor<'de> for ItemsVisitor {
         let mut slim = Vec::new();
         let mut finish = |p: Pending, next: Next| {
             let span = match (p.start, p.dash, next) {
-                (_, _, Next::Unknown) => None,
                 (Some((start, column)), Some((line, dash)), Next::At(n)) => {
-                    item_span(&text, start, column, line, dash, Some(n))
-                }
-                (Some((start, column)), Some((line, dash)), Next::Last) => {
-                    item_span(&text, start, column, line, dash, None)
+                    item_span(&text, start, column, line, dash, n)
                 }
                 _ => None,
             };
@@ -162,13 +160,20 @@ impl<'de> Visitor<'de> for ItemsVisitor {
                 dash,
             });
         }
-        if let Some(p) = pending.take() {
-            finish(p, Next::Last);
-        }
+        // The last item ends where the next top-level key starts, which only the caller learns
+        // (`read`): keep it whole until then.
+        let last = pending.and_then(|p| {
+            let placed = p.start.zip(p.dash);
+            values.push(p.value);
+            spans.push(None);
+            slim.push(false);
+            placed
+        });
         READING.with(|r| {
             if let Some(c) = r.borrow_mut().as_mut() {
                 c.spans = spans;
                 c.slim = slim;
+                c.last = last;
             }
         });
         Ok(Items(values))
@@ -188,34 +193,56 @@ pub fn read(
             slimmer,
             spans: Vec::new(),
             slim: Vec::new(),
+            last: None,
         })
     });
     let _guard = ReadingGuard;
     let raw: RawList = serde_saphyr::from_str_with_options(text, options())
         .map_err(|e| describe(source_name, e))?;
-    let (spans, slim) = READING
+    let (mut spans, mut slim, last) = READING
         .with(|r| {
-            r.borrow_mut()
-                .as_mut()
-                .map(|c| (std::mem::take(&mut c.spans), std::mem::take(&mut c.slim)))
+            r.borrow_mut().as_mut().map(|c| {
+                (
+                    std::mem::take(&mut c.spans),
+                    std::mem::take(&mut c.slim),
+                    c.last.take(),
+                )
+            })
         })
         .unwrap_or_default();
+    // Where the top-level keys we know sit, to place the end of the last item.
+    let key_offsets: Vec<usize> = [&raw.api_version, &raw.kind, &raw.function_config]
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.referenced.span().byte_offset().map(|o| o as usize))
+        .collect();
     let mut doc = serde_json::Map::new();
-    if let Some(Tree(v)) = raw.api_version {
-        doc.insert("apiVersion".into(), v);
+    if let Some(v) = raw.api_version {
+        doc.insert("apiVersion".into(), v.value.0);
     }
-    if let Some(Tree(v)) = raw.kind {
-        doc.insert("kind".into(), v);
+    if let Some(v) = raw.kind {
+        doc.insert("kind".into(), v.value.0);
     }
-    let (spans, slim) = match raw.items {
-        Some(Items(items)) => {
+    match raw.items {
+        Some(Items(mut items)) => {
+            if let (Some(((start, column), (line, dash))), Some(value)) = (last, items.last_mut())
+                && let Some(end) = last_item_end(text, start, &key_offsets)
+                && let Some(span) = item_span(text, start, column, line, dash, end)
+            {
+                let (kept, slimmed) = slimmer(std::mem::take(value));
+                *value = kept;
+                *spans.last_mut().expect("one span per item") = Some(span);
+                *slim.last_mut().expect("one flag per item") = slimmed;
+            }
             doc.insert("items".into(), Value::Array(items));
-            (spans, slim)
         }
-        None => (Vec::new(), Vec::new()),
-    };
-    if let Some(Tree(v)) = raw.function_config {
-        doc.insert("functionConfig".into(), v);
+        None => {
+            spans.clear();
+            slim.clear();
+        }
+    }
+    if let Some(v) = raw.function_config {
+        doc.insert("functionConfig".into(), v.value.0);
     }
     Ok(ReadList {
         doc: Value::Object(doc),
@@ -281,31 +308,12 @@ fn item_span(
     column: usize,
     line: usize,
     dash: usize,
-    next: Option<usize>,
+    end: usize,
 ) -> Option<ItemSpan> {
     let first = text[start..].chars().next()?;
     if !(first.is_alphanumeric() || first == '_') || column <= dash {
         return None;
     }
-    let end = match next {
-        Some(n) => n,
-        None => {
-            // The last item ends before the next line that starts at column 0 (a top-level key
-            // or a document marker); comments do not end it.
-            let mut offset = text[start..]
-                .find('\n')
-                .map_or(text.len(), |i| start + i + 1);
-            while offset < text.len() {
-                let rest = &text[offset..];
-                let c = rest.as_bytes()[0];
-                if c != b' ' && c != b'#' && c != b'\n' {
-                    break;
-                }
-                offset += rest.find('\n').map_or(rest.len(), |i| i + 1);
-            }
-            offset
-        }
-    };
     if end <= start {
         return None;
     }
@@ -327,6 +335,45 @@ fn item_span(
         end,
         dash,
     })
+}
+
+/// Where the last item, whose keys start at `start`, ends: before the next line that starts at
+/// column 0, provided that line is where the parser saw the next top-level key we know
+/// (`key_offsets`: where their values start), or a document marker, or the end of the text.
+/// A column-0 line that is none of these (a continuation line of a quoted scalar, a key we do
+/// not read) leaves the end unknown: the item is then written anew, never cut short.
+fn last_item_end(text: &str, start: usize, key_offsets: &[usize]) -> Option<usize> {
+    let mut offset = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i + 1);
+    while offset < text.len() {
+        let rest = &text[offset..];
+        let c = rest.as_bytes()[0];
+        if c != b' ' && c != b'#' && c != b'\n' {
+            break;
+        }
+        offset += rest.find('\n').map_or(rest.len(), |i| i + 1);
+    }
+    if offset >= text.len() {
+        return Some(text.len());
+    }
+    let rest = &text[offset..];
+    if rest.starts_with("---") || rest.starts_with("...") {
+        return Some(offset);
+    }
+    // The next known key after the item: its key line is the last column-0 line at or before
+    // where its value starts.
+    let next_key = key_offsets.iter().copied().filter(|o| *o > start).min()?;
+    let top_level =
+        |line: usize| text[line..].starts_with(|c: char| !matches!(c, ' ' | '#' | '\n'));
+    let mut key_line = text[..next_key].rfind('\n').map_or(0, |i| i + 1);
+    while !top_level(key_line) {
+        if key_line == 0 {
+            return None;
+        }
+        key_line = text[..key_line - 1].rfind('\n').map_or(0, |i| i + 1);
+    }
+    (key_line == offset).then_some(offset)
 }
 
 fn has_tab_indent(body: &str) -> bool {

@@ -521,6 +521,27 @@ mod tests {
     }
 
     #[test]
+    fn the_last_item_ends_only_where_the_next_known_key_starts() {
+        // A quoted scalar may continue on a line at column 0; that line does not end the item.
+        let quoted = "apiVersion: v1\nkind: ResourceList\nitems:\n- a: 1\n- b: 'one\nfunctionConfig: two'\n  c: 3\nfunctionConfig: {}\n";
+        let (out, spans) = list_round_trip(quoted);
+        assert_eq!(spans, vec![spans[0], None], "{out}");
+        assert!(spans[0].is_some());
+        // kustomize sorts the keys: `kind` comes after `items`.
+        let sorted = "apiVersion: config.kubernetes.io/v1\nfunctionConfig: {}\nitems:\n- a: 1\n  b: [2]\nkind: ResourceList\n";
+        let (out, spans) = list_round_trip(sorted);
+        assert!(spans.iter().all(Option::is_some), "{out}");
+        // A key we do not read after the items: written anew rather than guessed.
+        let unknown = "apiVersion: v1\nkind: ResourceList\nitems:\n- a: 1\nextra: x\n";
+        let (_, spans) = list_round_trip(unknown);
+        assert_eq!(spans, vec![None]);
+        // Comments and a document end after the last item are fine.
+        let ended = "apiVersion: v1\nkind: ResourceList\nitems:\n- a: 1\n# trailing\n...\n";
+        let (_, spans) = list_round_trip(ended);
+        assert!(spans[0].is_some());
+    }
+
+    #[test]
     fn duplicate_keys_are_errors() {
         assert!(parse_document("in", b"a: 1\na: 2\n").is_err());
     }
