@@ -357,8 +357,13 @@ fn last_item_end(text: &str, start: usize, key_offsets: &[usize]) -> Option<usiz
     if offset >= text.len() {
         return Some(text.len());
     }
+    // A document marker: `---` or `...` alone or followed by a space (`---x` is content).
     let rest = &text[offset..];
-    if rest.starts_with("---") || rest.starts_with("...") {
+    let marker = ["---", "..."].iter().any(|m| {
+        rest.strip_prefix(m)
+            .is_some_and(|after| after.is_empty() || after.starts_with([' ', '\t', '\n']))
+    });
+    if marker {
         return Some(offset);
     }
     // The next known key after the item: its key line is the last column-0 line at or before

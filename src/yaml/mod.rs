@@ -535,6 +535,10 @@ mod tests {
         let unknown = "apiVersion: v1\nkind: ResourceList\nitems:\n- a: 1\nextra: x\n";
         let (_, spans) = list_round_trip(unknown);
         assert_eq!(spans, vec![None]);
+        // `---` followed by text is content, not a document marker.
+        let flow = "apiVersion: v1\nkind: ResourceList\nitems:\n- a: {b: 1,\n---x: 2}\n";
+        let (_, spans) = list_round_trip(flow);
+        assert_eq!(spans, vec![None]);
         // Comments and a document end after the last item are fine.
         let ended = "apiVersion: v1\nkind: ResourceList\nitems:\n- a: 1\n# trailing\n...\n";
         let (_, spans) = list_round_trip(ended);
