@@ -10,7 +10,10 @@ use rand_chacha::rand_core::SeedableRng;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Mutex, OnceLock};
 
 /// Elliptic curves Authelia accepts for ECDSA keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,11 +102,38 @@ pub enum KeyError {
     Encoding,
 }
 
+/// Most derived RSA keys the process keeps (see [`rsa_pem`]).
+const RSA_CACHE_ENTRIES: usize = 16;
+
+type RsaCache = HashMap<([u8; 32], usize), rsa::PrivateKey>;
+
 /// An RSA key of `bits` from 32 seed bytes: ChaCha20 (rand_chacha) seeded with them drives
 /// `rsa::PrivateKey::new`.
+///
+/// The prime search is the one costly step of a run (RSA-4096: about half a second), and a
+/// process that runs the core more than once (the fuzz harness, the benchmarks, a library
+/// user) would repeat it: each key is made once per process and kept, by the SHA-256 of its
+/// seed bytes, in a small in-memory cache.
 pub fn rsa_pem(seed: [u8; 32], bits: usize, format: KeyFormat) -> Result<String, KeyError> {
-    let mut rng = ChaCha20Rng::from_seed(seed);
-    let key = rsa::PrivateKey::new(&mut rng, bits).map_err(|e| KeyError::Rsa(e.to_string()))?;
+    static CACHE: OnceLock<Mutex<RsaCache>> = OnceLock::new();
+    let id = (Sha256::digest(seed).into(), bits);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let cached = cache.lock().ok().and_then(|c| c.get(&id).cloned());
+    let key = match cached {
+        Some(key) => key,
+        None => {
+            let mut rng = ChaCha20Rng::from_seed(seed);
+            let key =
+                rsa::PrivateKey::new(&mut rng, bits).map_err(|e| KeyError::Rsa(e.to_string()))?;
+            if let Ok(mut c) = cache.lock() {
+                if c.len() >= RSA_CACHE_ENTRIES {
+                    c.clear();
+                }
+                c.insert(id, key.clone());
+            }
+            key
+        }
+    };
     let pem = match format {
         KeyFormat::Pkcs1 => key
             .to_pkcs1_pem(LineEnding::LF)
