@@ -50,13 +50,6 @@ fn assert_failed(out: &Output, list: &Value) {
 }
 
 /// The error result at `path`, or a panic listing all results.
-fn error_at(list: &Value, path: &str) -> Value {
-    errors(list)
-        .into_iter()
-        .find(|r| field_path(r) == path)
-        .unwrap_or_else(|| panic!("no error at {path}; results:\n{}", describe_results(list)))
-}
-
 fn secret_of(list: &Value, name: &str) -> Value {
     find(&items(list), "Secret", name)
         .cloned()

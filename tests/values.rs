@@ -31,21 +31,6 @@ fn assert_failed(out: &Output, list: &Value) {
     assert!(!errors(list).is_empty());
 }
 
-/// The error at `path`, or a panic listing all results.
-fn error_at(list: &Value, path: &str) -> Value {
-    errors(list)
-        .into_iter()
-        .find(|r| field_path(r) == path)
-        .unwrap_or_else(|| panic!("no error at {path}; results:\n{}", describe_results(list)))
-}
-
-fn warning_at(list: &Value, path: &str) -> Value {
-    warnings(list)
-        .into_iter()
-        .find(|r| field_path(r) == path)
-        .unwrap_or_else(|| panic!("no warning at {path}; results:\n{}", describe_results(list)))
-}
-
 fn secret(list: &Value) -> Value {
     item_of(list, "Secret", "authelia")
 }

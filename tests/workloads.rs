@@ -48,20 +48,6 @@ fn assert_refused(out: &Output, list: &Value, input: &[Value]) {
     );
 }
 
-fn error_at(list: &Value, path: &str) -> Value {
-    errors(list)
-        .into_iter()
-        .find(|r| field_path(r) == path)
-        .unwrap_or_else(|| panic!("no error at {path}; results:\n{}", describe_results(list)))
-}
-
-fn warning_at(list: &Value, path: &str) -> Value {
-    warnings(list)
-        .into_iter()
-        .find(|r| field_path(r) == path)
-        .unwrap_or_else(|| panic!("no warning at {path}; results:\n{}", describe_results(list)))
-}
-
 /// The standard config in namespace `auth` with SESSION_SECRET and JWT_SECRET, plus `extra`.
 fn cfg(extra: Value) -> Value {
     let mut spec = json!({"secrets": {"SESSION_SECRET": {}, "JWT_SECRET": {}}});

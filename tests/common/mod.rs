@@ -244,6 +244,22 @@ pub fn warnings(list: &Value) -> Vec<Value> {
 }
 
 /// A result's `field.path`, or "".
+/// The error at `path`, or a panic listing all results.
+pub fn error_at(list: &Value, path: &str) -> Value {
+    errors(list)
+        .into_iter()
+        .find(|r| field_path(r) == path)
+        .unwrap_or_else(|| panic!("no error at {path}; results:\n{}", describe_results(list)))
+}
+
+/// The warning at `path`, or a panic listing all results.
+pub fn warning_at(list: &Value, path: &str) -> Value {
+    warnings(list)
+        .into_iter()
+        .find(|r| field_path(r) == path)
+        .unwrap_or_else(|| panic!("no warning at {path}; results:\n{}", describe_results(list)))
+}
+
 pub fn field_path(result: &Value) -> &str {
     result
         .pointer("/field/path")
