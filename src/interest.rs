@@ -12,7 +12,7 @@
 //! the same output as a run on whole ones.
 
 use crate::check;
-use crate::config::{CheckConfig, Config, DEFAULT_CONTAINER, Rollout};
+use crate::config::{Config, DEFAULT_CONTAINER, Rollout};
 use crate::resource;
 use crate::workloads;
 use serde_json::{Map, Value};
@@ -127,7 +127,7 @@ impl Needs {
     }
 
     /// What an `AutheliaSecretsCheck` run reads: the workloads that run Authelia.
-    pub fn for_check(_config: &CheckConfig) -> Self {
+    pub fn for_check() -> Self {
         let mut needs = Needs::default();
         needs.containers.insert(DEFAULT_CONTAINER.to_string());
         needs

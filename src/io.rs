@@ -212,6 +212,17 @@ fn emit_list(out: &mut dyn Write, list: ResourceList) -> Result<()> {
     })
 }
 
+/// A config file's name (for messages) and its one YAML document.
+fn read_config(config_path: &Path) -> Result<(String, serde_json::Value)> {
+    let name = config_path.display().to_string();
+    let bytes = std::fs::read(config_path).map_err(|e| Error::Read {
+        path: config_path.to_path_buf(),
+        message: plain(&e),
+    })?;
+    let config = yaml::parse_document(&name, &bytes)?;
+    Ok((name, config))
+}
+
 /// Legacy exec plugin mode: the config file in argv[1], resources (or nothing) on stdin.
 pub fn run_legacy(
     config_path: &Path,
@@ -219,12 +230,7 @@ pub fn run_legacy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome> {
-    let name = config_path.display().to_string();
-    let config_bytes = std::fs::read(config_path).map_err(|e| Error::Read {
-        path: config_path.to_path_buf(),
-        message: plain(&e),
-    })?;
-    let config = yaml::parse_document(&name, &config_bytes)?;
+    let (name, config) = read_config(config_path)?;
     if !config.is_object() {
         return Err(Error::shape(
             &name,
@@ -345,12 +351,7 @@ pub fn run_export(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome> {
-    let name = config_path.display().to_string();
-    let bytes = std::fs::read(config_path).map_err(|e| Error::Read {
-        path: config_path.to_path_buf(),
-        message: plain(&e),
-    })?;
-    let config = yaml::parse_document(&name, &bytes)?;
+    let (_, config) = read_config(config_path)?;
     let root = config_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -41,7 +41,7 @@ pub fn process(mut list: ResourceList, mode: Mode, env: &dyn Environment) -> Res
         let (check_config, results) = config::load_check(&function_config);
         list.results.extend(results);
         if let Some(c) = check_config {
-            if let Err(e) = read_whole(&mut list, Needs::for_check(&c)) {
+            if let Err(e) = read_whole(&mut list, Needs::for_check()) {
                 list.results.push(KrmResult::error(e.to_string()));
                 return list;
             }

@@ -69,41 +69,20 @@ impl ResourceList {
     pub fn parse(source_name: &str, bytes: Vec<u8>) -> Result<Self> {
         let text = Arc::new(yaml::text(source_name, bytes)?);
         let read = yaml::parse_resource_list(source_name, &text, interest::slim)?;
-        let echo = |doc: Value| -> Option<Self> {
-            let Value::Object(mut map) = doc else {
-                return None;
-            };
-            if map.get("kind").and_then(Value::as_str) != Some("ResourceList") {
-                return None;
-            }
-            let items = match map.remove("items") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(items)) => items,
-                Some(_) => return None,
-            };
-            let api_version = match map.remove("apiVersion") {
-                Some(Value::String(v)) if v.starts_with("config.kubernetes.io/") => v,
-                _ => API_VERSIONS[0].to_string(),
-            };
-            Some(ResourceList {
-                api_version,
-                items,
-                function_config: None,
-                results: Vec::new(),
-                spans: Vec::new(),
-                slim: Vec::new(),
-                source: Arc::clone(&text),
-            })
-        };
         let mut list = match shape_error(source_name, &read.doc) {
-            None => Self::from_value(source_name, read.doc)?,
-            Some(e) => match echo(read.doc) {
-                Some(mut list) => {
-                    list.results.push(KrmResult::error(e.to_string()));
-                    list
-                }
-                None => return Err(e),
-            },
+            None => {
+                take_apart(read.doc).ok_or_else(|| Error::shape(source_name, "not a mapping"))?
+            }
+            // Not a ResourceList we accept, but one: echo its items with the error.
+            Some(e) if read.doc.get("kind").and_then(Value::as_str) == Some("ResourceList") => {
+                let Some(mut list) = take_apart(read.doc) else {
+                    return Err(e);
+                };
+                list.function_config = None;
+                list.results.push(KrmResult::error(e.to_string()));
+                list
+            }
+            Some(e) => return Err(e),
         };
         if read.spans.len() == list.items.len() {
             list.spans = read.spans;
@@ -182,28 +161,10 @@ impl ResourceList {
 
     /// Checks the shape of a parsed document and takes it apart.
     pub fn from_value(source_name: &str, doc: Value) -> Result<Self> {
-        shape_error(source_name, &doc).map_or(Ok(()), Err)?;
-        let Value::Object(mut map) = doc else {
-            unreachable!("shape_error accepts only mappings")
-        };
-        let api_version = match map.remove("apiVersion") {
-            Some(Value::String(v)) => v,
-            _ => unreachable!("shape_error accepts only known apiVersions"),
-        };
-        let items = match map.remove("items") {
-            Some(Value::Array(items)) => items,
-            _ => Vec::new(),
-        };
-        let function_config = map.remove("functionConfig").filter(Value::is_object);
-        Ok(ResourceList {
-            api_version,
-            items,
-            function_config,
-            results: Vec::new(),
-            spans: Vec::new(),
-            slim: Vec::new(),
-            source: Arc::new(String::new()),
-        })
+        if let Some(e) = shape_error(source_name, &doc) {
+            return Err(e);
+        }
+        take_apart(doc).ok_or_else(|| Error::shape(source_name, "not a mapping"))
     }
 
     /// The document to write: apiVersion, kind, items, functionConfig, results. Slim items are
@@ -226,6 +187,28 @@ impl ResourceList {
         }
         Value::Object(out)
     }
+}
+
+/// A ResourceList mapping in parts: its items (`None` when `items` is neither a list nor
+/// absent), the apiVersion (the current one unless the input names a ResourceList version)
+/// and the functionConfig when it is a mapping.
+fn take_apart(doc: Value) -> Option<ResourceList> {
+    let Value::Object(mut map) = doc else {
+        return None;
+    };
+    let items = match map.remove("items") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(_) => return None,
+    };
+    let mut list = ResourceList::new(items);
+    if let Some(Value::String(v)) = map.remove("apiVersion")
+        && v.starts_with("config.kubernetes.io/")
+    {
+        list.api_version = v;
+    }
+    list.function_config = map.remove("functionConfig").filter(Value::is_object);
+    Some(list)
 }
 
 /// What makes `doc` not a ResourceList we accept, if anything.

@@ -334,12 +334,12 @@ impl Sources<'_> {
             p
         } else if let Some(entry) = spec.entry
             && entry.min_length > 0
-            && catalog::as_authelia_reads(value).len() < entry.min_length
+            && let read = catalog::as_authelia_reads(value).len()
+            && read < entry.min_length
         {
             format!(
-                "has {} characters as Authelia reads it (without trailing newlines); Authelia \
+                "has {read} characters as Authelia reads it (without trailing newlines); Authelia \
                  requires {} to be at least {}",
-                catalog::as_authelia_reads(value).len(),
                 entry.config_key_for(config.version),
                 entry.min_length
             )

@@ -22,47 +22,9 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// The configs `fuzz/src/lib.rs::legacy_configs` runs every stream through.
 const LEGACY_CONFIGS: [&str; 3] = [
-    r#"apiVersion: authelia-secrets.dev/v1alpha1
-kind: AutheliaSecrets
-metadata:
-  name: authelia
-  namespace: auth
-  annotations:
-    config.kubernetes.io/local-config: "true"
-spec:
-  autheliaVersion: "4.39"
-  secrets:
-    JWT_SECRET: {}
-    SESSION_SECRET: {}
-    STORAGE_ENCRYPTION_KEY: {}
-    STORAGE_PASSWORD: {type: random, length: 32, charset: hex}
-    OIDC_HMAC_SECRET: {rotation: 2}
-"#,
-    r#"apiVersion: authelia-secrets.dev/v1alpha1
-kind: AutheliaSecrets
-metadata:
-  name: authelia
-spec:
-  autheliaVersion: "4.37"
-  secretName: auth-secrets
-  mountPath: /secrets
-  rollout: hashSuffix
-  workloads:
-    - {kind: Deployment, name: authelia, initContainers: [init]}
-    - {name: worker, container: main}
-  secrets:
-    JWT_SECRET: {}
-    REDIS_PASSWORD: {value: a-literal-redis-password}
-    EXTRA_KEY: {configKey: x.y.z, type: random, length: 12}
-    JWKS_KEY: {mountOnly: true, type: ecdsa, curve: P-256}
-"#,
-    r#"apiVersion: authelia-secrets.dev/v1alpha1
-kind: AutheliaSecretsCheck
-metadata:
-  name: check
-spec:
-  autheliaVersion: "4.39"
-"#,
+    include_str!("../fuzz/legacy-configs/quickstart.yaml"),
+    include_str!("../fuzz/legacy-configs/hash-suffix.yaml"),
+    include_str!("../fuzz/legacy-configs/check.yaml"),
 ];
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1

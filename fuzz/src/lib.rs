@@ -16,7 +16,7 @@ use authelia_secrets::resource;
 use authelia_secrets::resource_list::ResourceList;
 use authelia_secrets::result::{KrmResult, any_error};
 use authelia_secrets::yaml;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The master seed the in-memory environment hands out (≥ 32 characters).
 pub const SEED: &str = "fuzzing-seed-0123456789abcdefghijklmnop";
@@ -153,59 +153,20 @@ pub fn check_resource_list(data: &[u8]) {
     }
 }
 
-/// The fixed configs the `legacy_stream` target runs every stream through.
+/// The fixed configs the `legacy_stream` target runs every stream through (shared with
+/// `tests/fuzz_regressions.rs`): the quickstart plus a Postgres password with the default
+/// workload selection; `hashSuffix` with explicit workloads, an init container and Authelia
+/// 4.37; the validating kind.
 pub fn legacy_configs() -> [Value; 3] {
     [
-        // The quickstart config plus a Postgres password; default workload selection.
-        json!({
-            "apiVersion": config::API_VERSION,
-            "kind": config::KIND,
-            "metadata": {
-                "name": "authelia",
-                "namespace": "auth",
-                "annotations": {"config.kubernetes.io/local-config": "true"},
-            },
-            "spec": {
-                "autheliaVersion": "4.39",
-                "secrets": {
-                    "JWT_SECRET": {},
-                    "SESSION_SECRET": {},
-                    "STORAGE_ENCRYPTION_KEY": {},
-                    "STORAGE_PASSWORD": {"type": "random", "length": 32, "charset": "hex"},
-                    "OIDC_HMAC_SECRET": {"rotation": 2},
-                },
-            },
-        }),
-        // hashSuffix rollout, explicit workloads with an init container, Authelia 4.37.
-        json!({
-            "apiVersion": config::API_VERSION,
-            "kind": config::KIND,
-            "metadata": {"name": "authelia"},
-            "spec": {
-                "autheliaVersion": "4.37",
-                "secretName": "auth-secrets",
-                "mountPath": "/secrets",
-                "rollout": "hashSuffix",
-                "workloads": [
-                    {"kind": "Deployment", "name": "authelia", "initContainers": ["init"]},
-                    {"name": "worker", "container": "main"},
-                ],
-                "secrets": {
-                    "JWT_SECRET": {},
-                    "REDIS_PASSWORD": {"value": "a-literal-redis-password"},
-                    "EXTRA_KEY": {"configKey": "x.y.z", "type": "random", "length": 12},
-                    "JWKS_KEY": {"mountOnly": true, "type": "ecdsa", "curve": "P-256"},
-                },
-            },
-        }),
-        // The validating kind.
-        json!({
-            "apiVersion": config::API_VERSION,
-            "kind": config::CHECK_KIND,
-            "metadata": {"name": "check"},
-            "spec": {"autheliaVersion": "4.39"},
-        }),
+        include_str!("../legacy-configs/quickstart.yaml"),
+        include_str!("../legacy-configs/hash-suffix.yaml"),
+        include_str!("../legacy-configs/check.yaml"),
     ]
+    .map(|text| {
+        yaml::parse_document("legacy config", text.as_bytes())
+            .expect("the committed legacy configs parse")
+    })
 }
 
 /// The `legacy_stream` target: what the legacy exec plugin does with resources on stdin.

@@ -140,17 +140,16 @@ fn check_text(source_name: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Turns input bytes into text, refusing what YAML text cannot be.
+/// Turns input bytes into UTF-8 text without copying them (the parse functions refuse what
+/// else YAML text cannot hold).
 pub fn text(source_name: &str, bytes: Vec<u8>) -> Result<String> {
-    let text = String::from_utf8(bytes).map_err(|e| Error::Yaml {
+    String::from_utf8(bytes).map_err(|e| Error::Yaml {
         source_name: source_name.to_string(),
         message: format!(
             "not UTF-8 text: invalid byte sequence at byte {}",
             e.utf8_error().valid_up_to()
         ),
-    })?;
-    check_text(source_name, &text)?;
-    Ok(text)
+    })
 }
 
 /// Parses one YAML document; a stream of one document plus empty ones (a trailing `---`) is
